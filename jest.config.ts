@@ -1,0 +1,49 @@
+import type { Config } from 'jest';
+import { pathsToModuleNameMapper } from 'ts-jest';
+import ts from 'typescript';
+
+// The path aliases (`@app/contracts`, `@app/common`, `@app/testing`) live in tsconfig.json and are
+// read from there, so jest resolves them exactly as the build does.
+const { config: tsconfig } = ts.readConfigFile(
+  './tsconfig.json',
+  ts.sys.readFile,
+);
+
+const base: Config = {
+  rootDir: '.',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  moduleNameMapper: pathsToModuleNameMapper(tsconfig.compilerOptions.paths, {
+    prefix: '<rootDir>/',
+  }),
+  testEnvironment: 'node',
+};
+
+const config: Config = {
+  collectCoverageFrom: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],
+  coverageDirectory: './coverage',
+  projects: [
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'],
+    },
+    {
+      ...base,
+      displayName: 'users-e2e',
+      testMatch: ['<rootDir>/apps/users/test/**/*.e2e-spec.ts'],
+    },
+    {
+      ...base,
+      displayName: 'orders-e2e',
+      testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
+    },
+    {
+      ...base,
+      displayName: 'cross-service-e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+    },
+  ],
+};
+
+export default config;
