@@ -1,0 +1,4 @@
+export * from './orders.dto';
+export * from './pagination.dto';
+export * from './problem.dto';
+export * from './users.dto';
