@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { UsersConfig } from './users.config';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class UsersAppModule {
+  /** The app with its config given, not read here: tests pass their own. */
+  static forRoot(config: UsersConfig): DynamicModule {
+    return {
+      module: UsersAppModule,
+      global: true,
+      imports: [UsersModule],
+      providers: [{ provide: UsersConfig, useValue: config }],
+      exports: [UsersConfig],
+    };
+  }
+}

@@ -1,0 +1,32 @@
+export interface User {
+  id: number;
+  name: string;
+  email: string;
+}
+
+export type NewUser = Omit<User, 'id'>;
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export class EmailTakenError extends Error {
+  constructor(readonly email: string) {
+    super(`A user with email ${email} already exists`);
+    this.name = 'EmailTakenError';
+  }
+}
+
+/**
+ * Where users live. Ids are handed out by the store: positive, increasing, never reused, and only
+ * consumed by a user that was stored. Emails are unique ignoring case; the store enforces it in the
+ * same step as the insert, so two concurrent creates cannot both pass a separate check.
+ */
+export interface UsersRepository {
+  /** @throws EmailTakenError when another user has this email, ignoring case. */
+  create(user: NewUser): Promise<User>;
+  findById(id: number): Promise<User | undefined>;
+  /** Users in id order. */
+  list(page: { limit: number; offset: number }): Promise<Page<User>>;
+}

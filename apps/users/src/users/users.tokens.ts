@@ -1,0 +1,1 @@
+export const USERS_REPOSITORY = Symbol('USERS_REPOSITORY');
