@@ -1,0 +1,59 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { ProblemException } from '@app/common';
+import type { CreateOrderDto, UserDto } from '@app/contracts';
+import { UsersClient } from '../users-client/users.client';
+import {
+  Order,
+  OrderListQuery,
+  Page,
+  type OrdersRepository,
+} from './orders.repository';
+import { ORDERS_REPOSITORY } from './orders.tokens';
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    @Inject(ORDERS_REPOSITORY) private readonly orders: OrdersRepository,
+    private readonly usersClient: UsersClient,
+  ) {}
+
+  /**
+   * The order with its user as the users app knows them now: null when the users app has
+   * forgotten them (it keeps users in memory), which is not this order's fault.
+   */
+  async get(id: number): Promise<{ order: Order; user: UserDto | null }> {
+    const order = await this.orders.findById(id);
+    if (!order) {
+      throw new ProblemException(HttpStatus.NOT_FOUND, `Order ${id} not found`);
+    }
+    const user = await this.usersClient.findUser(order.userId);
+    return { order, user };
+  }
+
+  /** Stores the order only once the users app has confirmed that its user exists. */
+  async create(order: CreateOrderDto): Promise<Order> {
+    const user = await this.usersClient.findUser(order.user_id);
+    if (!user) {
+      throw new ProblemException(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        `User ${order.user_id} does not exist`,
+        {
+          errors: [
+            {
+              field: 'user_id',
+              message: `user ${order.user_id} does not exist`,
+            },
+          ],
+        },
+      );
+    }
+    return this.orders.create({
+      userId: order.user_id,
+      product: order.product,
+    });
+  }
+
+  list(query: OrderListQuery): Promise<Page<Order>> {
+    return this.orders.list(query);
+  }
+}

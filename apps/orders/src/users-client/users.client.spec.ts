@@ -1,0 +1,111 @@
+import { HttpService } from '@nestjs/axios';
+import { Test } from '@nestjs/testing';
+import { ProblemException } from '@app/common';
+import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
+import { Observable, of, throwError } from 'rxjs';
+import { OrdersConfig } from '../orders.config';
+import { UsersClient } from './users.client';
+
+type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
+
+describe('UsersClient', () => {
+  let client: UsersClient;
+  const get = jest.fn<ReturnType<Get>, Parameters<Get>>();
+
+  beforeEach(async () => {
+    get.mockReset();
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        UsersClient,
+        { provide: HttpService, useValue: { get, axiosRef: { defaults: {} } } },
+        {
+          provide: OrdersConfig,
+          useValue: Object.assign(new OrdersConfig(), {
+            USERS_SERVICE_TIMEOUT_MS: 50,
+          }),
+        },
+      ],
+    }).compile();
+    client = moduleRef.get(UsersClient);
+  });
+
+  const respond = (status: number, data: string) =>
+    get.mockReturnValue(of({ status, data }));
+
+  async function problemOf(
+    promise: Promise<unknown>,
+  ): Promise<ProblemException['problem']> {
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemException);
+    return (error as ProblemException).problem;
+  }
+
+  it('asks for /users/:id with a deadline and returns the user', async () => {
+    respond(200, '{"name":"Alice","email":"alice@example.com"}');
+    await expect(client.findUser(1)).resolves.toEqual({
+      name: 'Alice',
+      email: 'alice@example.com',
+    });
+    expect(get).toHaveBeenCalledWith(
+      '/users/1',
+      expect.objectContaining({
+        signal: expect.any(AbortSignal),
+        maxRedirects: 0,
+      }),
+    );
+  });
+
+  it('keeps only the contract fields', async () => {
+    respond(200, '{"name":"Alice","email":"alice@example.com","admin":true}');
+    await expect(client.findUser(1)).resolves.toEqual({
+      name: 'Alice',
+      email: 'alice@example.com',
+    });
+  });
+
+  it('returns null for a 404', async () => {
+    respond(404, '{"status":404}');
+    await expect(client.findUser(5)).resolves.toBeNull();
+  });
+
+  it.each([
+    ['a 500', 500, '{}'],
+    ['a 401', 401, '{}'],
+    ['a 302', 302, ''],
+    ['a body that is not JSON', 200, 'hello'],
+    ['a JSON string', 200, '"Alice"'],
+    ['a user without email', 200, '{"name":"Alice"}'],
+    ['a user with an empty name', 200, '{"name":"","email":"a@b.c"}'],
+  ])('answers 502 for %s', async (_case, status, data) => {
+    respond(status, data);
+    await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
+      status: 502,
+    });
+  });
+
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EHOSTUNREACH'])(
+    'answers 503 for a network error %s',
+    async (code) => {
+      get.mockReturnValue(throwError(() => new AxiosError('failed', code)));
+      await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
+        status: 503,
+        detail: 'The users service is unavailable',
+      });
+    },
+  );
+
+  it('answers 504 when the deadline passes first', async () => {
+    get.mockImplementation(
+      (_path, config) =>
+        new Observable((subscriber) => {
+          config.signal!.addEventListener!('abort', () =>
+            subscriber.error(new CanceledError()),
+          );
+        }),
+    );
+    await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
+      status: 504,
+      detail: 'The users service did not answer within 50 ms',
+    });
+  });
+});
