@@ -1,0 +1,4 @@
+export * from './built-app';
+export * from './problem';
+export * from './stand-in-server';
+export * from './test-app';

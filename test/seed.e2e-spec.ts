@@ -1,0 +1,141 @@
+import { BuiltApp, freePort, startBuiltApp } from '@app/testing';
+
+/**
+ * Both built apps as real processes, orders calling users over real HTTP, walked through the seed
+ * README's four curl calls with their exact responses, then a little further.
+ */
+describe('the seed README, against both built apps', () => {
+  let users: BuiltApp;
+  let orders: BuiltApp;
+  let usersPort: number;
+
+  const startUsers = async () =>
+    (users = await startBuiltApp('users', usersPort, {
+      USERS_PORT: String(usersPort),
+    }));
+
+  beforeAll(async () => {
+    usersPort = await freePort();
+    const ordersPort = await freePort();
+    await startUsers();
+    orders = await startBuiltApp('orders', ordersPort, {
+      ORDERS_PORT: String(ordersPort),
+      USERS_SERVICE_URL: users.url,
+    });
+  });
+
+  afterAll(async () => {
+    await orders?.stop();
+    await users?.stop();
+  });
+
+  async function call(
+    url: string,
+    body?: object,
+  ): Promise<{ status: number; type: string | null; text: string }> {
+    const response = await fetch(url, {
+      method: body ? 'POST' : 'GET',
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body && JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      text: await response.text(),
+    };
+  }
+
+  it('answers each seed call with the seed response, in order', async () => {
+    // curl http://localhost:5001/users/1
+    await expect(call(`${users.url}/users/1`)).resolves.toEqual({
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      text: '{"name":"Alice","email":"alice@example.com"}',
+    });
+    // curl -X POST http://localhost:5001/users -d '{"name": "Charlie", "email": "charlie@example.com"}'
+    await expect(
+      call(`${users.url}/users`, {
+        name: 'Charlie',
+        email: 'charlie@example.com',
+      }),
+    ).resolves.toMatchObject({ status: 201, text: '{"user_id":3}' });
+    // curl http://localhost:5002/orders/1
+    await expect(call(`${orders.url}/orders/1`)).resolves.toMatchObject({
+      status: 200,
+      text: '{"user_id":1,"product":"Laptop","user":{"name":"Alice","email":"alice@example.com"}}',
+    });
+    // curl -X POST http://localhost:5002/orders -d '{"user_id": 2, "product": "Tablet"}'
+    await expect(
+      call(`${orders.url}/orders`, { user_id: 2, product: 'Tablet' }),
+    ).resolves.toMatchObject({ status: 201, text: '{"order_id":3}' });
+  });
+
+  it('creates a user, an order for that user, and shows the user on the order', async () => {
+    const created = await call(`${users.url}/users`, {
+      name: 'Dana',
+      email: 'dana@example.com',
+    });
+    expect(created.status).toBe(201);
+    const { user_id } = JSON.parse(created.text);
+    const order = await call(`${orders.url}/orders`, {
+      user_id,
+      product: 'Headphones',
+    });
+    expect(order.status).toBe(201);
+    const { order_id } = JSON.parse(order.text);
+    const read = await call(`${orders.url}/orders/${order_id}`);
+    expect(JSON.parse(read.text)).toEqual({
+      user_id,
+      product: 'Headphones',
+      user: { name: 'Dana', email: 'dana@example.com' },
+    });
+    const list = await call(`${orders.url}/orders?user_id=${user_id}`);
+    expect(JSON.parse(list.text)).toEqual({
+      items: [{ order_id, user_id, product: 'Headphones' }],
+      total: 1,
+      limit: 50,
+      offset: 0,
+    });
+  });
+
+  it('refuses an order for a user the users app does not know, with 422', async () => {
+    const response = await call(`${orders.url}/orders`, {
+      user_id: 999,
+      product: 'Ghost',
+    });
+    expect(response.status).toBe(422);
+    expect(response.type).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(response.text).detail).toBe('User 999 does not exist');
+  });
+
+  it('survives a users restart: 503 while it is down, then user null for a forgotten user', async () => {
+    const created = await call(`${users.url}/users`, {
+      name: 'Eve',
+      email: 'eve@example.com',
+    });
+    const { user_id } = JSON.parse(created.text);
+    const { order_id } = JSON.parse(
+      (await call(`${orders.url}/orders`, { user_id, product: 'Keyboard' }))
+        .text,
+    );
+
+    await users.stop();
+    const down = await call(`${orders.url}/orders/${order_id}`);
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.text).detail).toBe(
+      'The users service is unavailable',
+    );
+
+    await startUsers();
+    await expect(
+      call(`${orders.url}/orders/${order_id}`),
+    ).resolves.toMatchObject({
+      status: 200,
+      text: `{"user_id":${user_id},"product":"Keyboard","user":null}`,
+    });
+    // The seed users come back with the users app.
+    await expect(call(`${orders.url}/orders/1`)).resolves.toMatchObject({
+      status: 200,
+    });
+  });
+});
