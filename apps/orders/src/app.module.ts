@@ -1,6 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { OperationsModule, READINESS_INDICATORS } from '@app/common';
 import { OrdersConfig } from './orders.config';
 import { OrdersModule } from './orders/orders.module';
+import { UsersClientModule } from './users-client/users-client.module';
+import { UsersReadiness } from './users-client/users-readiness';
 
 @Module({})
 export class OrdersAppModule {
@@ -9,9 +12,16 @@ export class OrdersAppModule {
     return {
       module: OrdersAppModule,
       global: true,
-      imports: [OrdersModule],
-      providers: [{ provide: OrdersConfig, useValue: config }],
-      exports: [OrdersConfig],
+      imports: [
+        OperationsModule.forRoot('orders', config),
+        UsersClientModule,
+        OrdersModule,
+      ],
+      providers: [
+        { provide: OrdersConfig, useValue: config },
+        { provide: READINESS_INDICATORS, useExisting: UsersReadiness },
+      ],
+      exports: [OrdersConfig, READINESS_INDICATORS],
     };
   }
 }

@@ -1,8 +1,8 @@
-import { EnvInt } from '@app/common';
+import { EnvInt, ServiceConfig } from '@app/common';
 import { IsInt, IsUrl, Max, Min } from 'class-validator';
 
 /** The orders app's environment; see the README for each variable. */
-export class OrdersConfig {
+export class OrdersConfig extends ServiceConfig {
   @EnvInt()
   @Max(65535)
   @Min(1)

@@ -7,6 +7,7 @@ import {
   refusedUrl,
   StandInHandler,
   StandInServer,
+  testConfig,
 } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -42,7 +43,7 @@ function usersApp(users: Map<number, object>): StandInHandler {
 }
 
 function ordersConfig(usersUrl: string): OrdersConfig {
-  return Object.assign(new OrdersConfig(), {
+  return testConfig(OrdersConfig, {
     USERS_SERVICE_URL: usersUrl,
     USERS_SERVICE_TIMEOUT_MS: TIMEOUT_MS,
   });

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { OperationsModule } from '@app/common';
 import { UsersConfig } from './users.config';
 import { UsersModule } from './users/users.module';
 
@@ -9,7 +10,7 @@ export class UsersAppModule {
     return {
       module: UsersAppModule,
       global: true,
-      imports: [UsersModule],
+      imports: [OperationsModule.forRoot('users', config), UsersModule],
       providers: [{ provide: UsersConfig, useValue: config }],
       exports: [UsersConfig],
     };

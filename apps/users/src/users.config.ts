@@ -1,8 +1,8 @@
-import { EnvInt } from '@app/common';
+import { EnvInt, ServiceConfig } from '@app/common';
 import { IsInt, Max, Min } from 'class-validator';
 
 /** The users app's environment; see the README for each variable. */
-export class UsersConfig {
+export class UsersConfig extends ServiceConfig {
   @EnvInt()
   @Max(65535)
   @Min(1)

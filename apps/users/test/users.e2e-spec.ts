@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { createTestApp, expectProblem } from '@app/testing';
+import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
@@ -9,7 +9,7 @@ describe('users app (e2e)', () => {
   let app: INestApplication<App>;
 
   beforeEach(async () => {
-    app = await createTestApp(UsersAppModule.forRoot(new UsersConfig()));
+    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
   });
 
   afterEach(async () => {

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { METHODS } from 'node:http';
 
 interface RouteLayer {
   match(path: string): unknown;
@@ -15,14 +16,15 @@ export function allowedMethods(request: Request): string[] {
     request.app as unknown as { router?: { stack?: RouteLayer[] } }
   ).router?.stack;
   if (!Array.isArray(stack)) return [];
-  const methods = new Set<string>();
+  const allowed = new Set<string>();
   for (const layer of stack) {
     if (!layer.route || typeof layer.match !== 'function') continue;
     if (!layer.match(request.path)) continue;
-    for (const [method, enabled] of Object.entries(layer.route.methods)) {
-      if (enabled && method !== '_all') methods.add(method.toUpperCase());
-    }
+    const methods = Object.keys(layer.route.methods);
+    // Middleware bound to every method on every path (nestjs-pino's) is not an endpoint.
+    if (methods.includes('_all') || methods.length >= METHODS.length) continue;
+    for (const method of methods) allowed.add(method.toUpperCase());
   }
-  if (methods.has('GET')) methods.add('HEAD');
-  return [...methods].sort();
+  if (allowed.has('GET')) allowed.add('HEAD');
+  return [...allowed].sort();
 }

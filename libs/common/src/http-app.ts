@@ -1,29 +1,49 @@
 import {
+  DynamicModule,
   HttpStatus,
   INestApplication,
   NestApplicationOptions,
   Type,
-  DynamicModule,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import type { HttpLogger } from 'pino-http';
+import { Lifecycle } from './lifecycle';
+import { HttpMetrics } from './metrics';
+import { HTTP_LOGGER } from './operations.module';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { ProblemException } from './problem.exception';
+import { requestContextMiddleware } from './request-context';
+import { ServiceConfig } from './service.config';
 import { createValidationPipe } from './validation';
 
 export const BODY_LIMIT = '100kb';
 const JSON_TYPES = ['application/json', 'application/*+json'];
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
-/** Options both `main.ts` and the e2e tests create the app with: we register the body parser ourselves. */
-export const httpAppOptions: NestApplicationOptions = { bodyParser: false };
+/**
+ * Options both `main.ts` and the e2e tests create the app with: we register the body parser
+ * ourselves, and the start-up lines wait for the JSON logger.
+ */
+export const httpAppOptions: NestApplicationOptions = {
+  bodyParser: false,
+  bufferLogs: true,
+};
 
 /**
  * Everything both apps set up around their modules, in one place, so that the e2e tests boot an
- * app exactly as production does.
+ * app exactly as production does. The middleware order matters: logging, the request id and
+ * metrics come before the body parser, so that a body it refuses is still logged and counted.
  */
 export function configureHttpApp<T extends INestApplication>(app: T): T {
   const express = app as unknown as NestExpressApplication;
+  app.useLogger(app.get(Logger));
+  express.use(app.get(Lifecycle).middleware);
+  express.use(app.get<HttpLogger>(HTTP_LOGGER));
+  express.use(requestContextMiddleware);
+  express.use(app.get(HttpMetrics).middleware);
   express.use(requireJsonBody);
   express.useBodyParser('json', { limit: BODY_LIMIT, type: JSON_TYPES });
   express.use(requireJsonObject);
@@ -40,7 +60,34 @@ export async function createHttpApp(
   return configureHttpApp(app);
 }
 
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/**
+ * Listens, and on SIGTERM or SIGINT shuts down in order (see `Lifecycle`) and exits 0. The whole
+ * shutdown is bounded: if it hangs past drain + timeout + 5 s, the process exits 1.
+ */
+export async function runHttpApp(
+  app: INestApplication,
+  port: number,
+  afterClose: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  await app.listen(port);
+  const { SHUTDOWN_DRAIN_MS, SHUTDOWN_TIMEOUT_MS } = app.get(ServiceConfig);
+  let shuttingDown = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    setTimeout(
+      () => process.exit(1),
+      SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS + 5000,
+    ).unref();
+    await app.get(Lifecycle).drain(signal);
+    await app.close();
+    await afterClose();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, (received) => void shutdown(received));
+  }
+}
 
 /**
  * Our POST bodies are JSON; a form or text body is refused up front instead of failing as

@@ -27,6 +27,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const { problem, headers } = this.toProblem(exception, request);
+    // The id the client sees in X-Request-Id and our logs hold, to quote when reporting it.
+    const body = { ...problem, request_id: request.id as string | undefined };
 
     if (problem.status >= 500 && !(exception instanceof ProblemException)) {
       this.logger.error(
@@ -43,7 +45,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .status(problem.status)
       .set(headers)
       .type(PROBLEM_CONTENT_TYPE)
-      .send(JSON.stringify(problem));
+      .send(JSON.stringify(body));
   }
 
   private toProblem(

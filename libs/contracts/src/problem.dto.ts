@@ -13,4 +13,6 @@ export class ProblemDetailsDto {
   detail: string;
   /** Present on validation failures: every field that is wrong and why. */
   errors?: FieldErrorDto[];
+  /** The request's id, as in its `X-Request-Id` header and the logs. */
+  request_id?: string;
 }

@@ -41,7 +41,13 @@ export function spawnBuiltApp(
 ): Omit<BuiltApp, 'url'> {
   const child = spawn(process.execPath, [builtMain(app)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env },
+    // Production logs (JSON lines), and no drain unless a test wants one.
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      SHUTDOWN_DRAIN_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -76,7 +82,7 @@ export async function startBuiltApp(
       throw new Error(`${app} exited early:\n${started.output()}`);
     }
     try {
-      await fetch(`${url}/__ready-probe`);
+      await fetch(`${url}/health/live`);
       return { ...started, url };
     } catch {
       if (Date.now() > deadline) {

@@ -2,3 +2,4 @@ export * from './built-app';
 export * from './problem';
 export * from './stand-in-server';
 export * from './test-app';
+export * from './test-config';

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { OrdersConfig } from '../orders.config';
+import { UsersReadiness } from './users-readiness';
 import { UsersClient } from './users.client';
 
 @Module({
@@ -17,7 +18,7 @@ import { UsersClient } from './users.client';
       }),
     }),
   ],
-  providers: [UsersClient],
-  exports: [UsersClient],
+  providers: [UsersClient, UsersReadiness],
+  exports: [UsersClient, UsersReadiness],
 })
 export class UsersClientModule {}

@@ -1,7 +1,13 @@
 import { HttpService } from '@nestjs/axios';
 import { Test } from '@nestjs/testing';
-import { ProblemException } from '@app/common';
+import {
+  METRICS_REGISTRY,
+  ProblemException,
+  requestContextMiddleware,
+} from '@app/common';
 import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
+import type { Request, Response } from 'express';
+import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
 import { OrdersConfig } from '../orders.config';
 import { UsersClient } from './users.client';
@@ -10,10 +16,12 @@ type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
 
 describe('UsersClient', () => {
   let client: UsersClient;
+  let registry: Registry;
   const get = jest.fn<ReturnType<Get>, Parameters<Get>>();
 
   beforeEach(async () => {
     get.mockReset();
+    registry = new Registry();
     const moduleRef = await Test.createTestingModule({
       providers: [
         UsersClient,
@@ -24,6 +32,7 @@ describe('UsersClient', () => {
             USERS_SERVICE_TIMEOUT_MS: 50,
           }),
         },
+        { provide: METRICS_REGISTRY, useValue: registry },
       ],
     }).compile();
     client = moduleRef.get(UsersClient);
@@ -106,6 +115,57 @@ describe('UsersClient', () => {
     await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
       status: 504,
       detail: 'The users service did not answer within 50 ms',
+    });
+  });
+
+  it('passes the id of the request being served on to the users app', async () => {
+    respond(200, '{"name":"Alice","email":"alice@example.com"}');
+    await new Promise((resolve) =>
+      requestContextMiddleware({ id: 'req-7' } as Request, {} as Response, () =>
+        resolve(client.findUser(1)),
+      ),
+    );
+    expect(get.mock.calls[0][1].headers).toEqual({ 'x-request-id': 'req-7' });
+  });
+
+  it('counts each call by outcome', async () => {
+    respond(200, '{"name":"Alice","email":"alice@example.com"}');
+    await client.findUser(1);
+    respond(404, '');
+    await client.findUser(2);
+    respond(500, '');
+    await client.findUser(3).catch(() => undefined);
+    get.mockReturnValue(
+      throwError(() => new AxiosError('failed', 'ECONNREFUSED')),
+    );
+    await client.findUser(4).catch(() => undefined);
+    const counts = (
+      await registry
+        .getSingleMetric('users_client_request_duration_seconds')!
+        .get()
+    ).values
+      .filter(
+        (v) => v.metricName === 'users_client_request_duration_seconds_count',
+      )
+      .map((v) => [v.labels.outcome, v.value]);
+    expect(Object.fromEntries(counts)).toEqual({
+      ok: 1,
+      not_found: 1,
+      bad_gateway: 1,
+      unavailable: 1,
+    });
+  });
+
+  it('probes the users liveness route for readiness', async () => {
+    respond(200, '{"status":"ok"}');
+    await expect(client.probe()).resolves.toEqual({ reachable: true });
+    expect(get.mock.calls[0][0]).toBe('/health/live');
+    get.mockReturnValue(
+      throwError(() => new AxiosError('failed', 'ECONNREFUSED')),
+    );
+    await expect(client.probe()).resolves.toEqual({
+      reachable: false,
+      detail: 'The users service is unavailable',
     });
   });
 });

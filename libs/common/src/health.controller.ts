@@ -1,0 +1,70 @@
+import {
+  Controller,
+  Get,
+  HttpStatus,
+  Inject,
+  Optional,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
+import type {
+  HealthCheckResult,
+  HealthIndicatorFunction,
+} from '@nestjs/terminus';
+import { Lifecycle } from './lifecycle';
+import { ProblemException } from './problem.exception';
+
+/** More readiness indicators an app adds, such as the orders app's view of the users app. */
+export const READINESS_INDICATORS = Symbol('READINESS_INDICATORS');
+
+export interface ReadinessIndicators {
+  indicators(): HealthIndicatorFunction[];
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly lifecycle: Lifecycle,
+    @Optional()
+    @Inject(READINESS_INDICATORS)
+    private readonly extra?: ReadinessIndicators,
+  ) {}
+
+  /** The process is up and serving HTTP. Checks nothing else, so it never fails for a dependency. */
+  @Get('live')
+  live(): HealthCheckResult {
+    return { status: 'ok', info: {}, error: {}, details: {} };
+  }
+
+  /** Ready for traffic: 503 while starting or draining. */
+  @Get('ready')
+  @HealthCheck()
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => {
+          const session = this.indicator.check('lifecycle');
+          const { state } = this.lifecycle;
+          return state === 'ready'
+            ? session.up({ state })
+            : session.down({ state });
+        },
+        ...(this.extra?.indicators() ?? []),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const result = error.getResponse() as HealthCheckResult;
+      throw new ProblemException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        `Not ready: ${this.lifecycle.state}`,
+        { extensions: { health: result } },
+      );
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { EnvInt } from './config';
+
+export const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What every service reads from its environment; each app's config extends it. */
+export class ServiceConfig {
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** `production` logs JSON lines; anything else logs human-readable lines. */
+  @IsString()
+  NODE_ENV = 'development';
+
+  /** After SIGTERM/SIGINT: how long readiness says 503 while requests are still served. */
+  @EnvInt()
+  @Max(300_000)
+  @Min(0)
+  @IsInt()
+  SHUTDOWN_DRAIN_MS = 5000;
+
+  /** After the drain: how long requests in flight may take before their connections are cut. */
+  @EnvInt()
+  @Max(300_000)
+  @Min(0)
+  @IsInt()
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+}
