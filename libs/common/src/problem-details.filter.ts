@@ -7,10 +7,14 @@ import {
   Logger,
   NotFoundException,
 } from '@nestjs/common';
-import type { ProblemDetailsDto } from '@app/contracts';
 import type { Request, Response } from 'express';
 import { allowedMethods } from './allowed-methods';
-import { ProblemException, problemBody } from './problem.exception';
+import {
+  ProblemBody,
+  ProblemException,
+  problemBody,
+} from './problem.exception';
+import { requestIdOf } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -28,7 +32,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const { problem, headers } = this.toProblem(exception, request);
     // The id the client sees in X-Request-Id and our logs hold, to quote when reporting it.
-    const body = { ...problem, request_id: request.id as string | undefined };
+    const body = { ...problem, request_id: requestIdOf(request) };
 
     if (problem.status >= 500 && !(exception instanceof ProblemException)) {
       this.logger.error(
@@ -51,7 +55,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private toProblem(
     exception: unknown,
     request: Request,
-  ): { problem: ProblemDetailsDto; headers: Record<string, string> } {
+  ): { problem: ProblemBody; headers: Record<string, string> } {
     if (exception instanceof ProblemException) {
       return { problem: exception.problem, headers: exception.headers };
     }

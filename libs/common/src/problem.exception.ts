@@ -1,6 +1,15 @@
 import { HttpException } from '@nestjs/common';
-import type { FieldErrorDto, ProblemDetailsDto } from '@app/contracts';
+import type { FieldErrorDto } from '@app/contracts';
 import { STATUS_CODES } from 'node:http';
+
+/** The members every problem has (see ProblemDetailsDto), plus any extensions. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [extension: string]: unknown;
+}
 
 export interface ProblemOptions {
   /** Validation failures: every wrong field and why. */
@@ -33,12 +42,12 @@ export class ProblemException extends HttpException {
     this.headers = headers ?? {};
   }
 
-  get problem(): ProblemDetailsDto {
-    return this.getResponse() as ProblemDetailsDto;
+  get problem(): ProblemBody {
+    return this.getResponse() as ProblemBody;
   }
 }
 
-export function problemBody(status: number, detail: string): ProblemDetailsDto {
+export function problemBody(status: number, detail: string): ProblemBody {
   return {
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',

@@ -23,11 +23,19 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
+/** The id the request logger gave this request (see createHttpLogger). */
+export function requestIdOf(request: Request): string | undefined {
+  return typeof request.id === 'string' ? request.id : undefined;
+}
+
 /** Runs the rest of the request inside its context, so calls to other services can pass the id on. */
 export function requestContextMiddleware(
   request: Request,
   _response: Response,
   next: NextFunction,
 ): void {
-  storage.run({ requestId: String(request.id) }, next);
+  storage.run(
+    { requestId: requestIdOf(request) ?? requestIdFor(undefined) },
+    next,
+  );
 }

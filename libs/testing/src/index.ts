@@ -3,3 +3,4 @@ export * from './problem';
 export * from './stand-in-server';
 export * from './test-app';
 export * from './test-config';
+export * from './prometheus';

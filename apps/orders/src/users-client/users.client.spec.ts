@@ -9,6 +9,7 @@ import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
 import type { Request, Response } from 'express';
 import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
+import { parsePrometheusText, sampleValue } from '@app/testing';
 import { OrdersConfig } from '../orders.config';
 import { UsersClient } from './users.client';
 
@@ -139,21 +140,14 @@ describe('UsersClient', () => {
       throwError(() => new AxiosError('failed', 'ECONNREFUSED')),
     );
     await client.findUser(4).catch(() => undefined);
-    const counts = (
-      await registry
-        .getSingleMetric('users_client_request_duration_seconds')!
-        .get()
-    ).values
-      .filter(
-        (v) => v.metricName === 'users_client_request_duration_seconds_count',
-      )
-      .map((v) => [v.labels.outcome, v.value]);
-    expect(Object.fromEntries(counts)).toEqual({
-      ok: 1,
-      not_found: 1,
-      bad_gateway: 1,
-      unavailable: 1,
-    });
+    const samples = parsePrometheusText(await registry.metrics());
+    const count = (outcome: string) =>
+      sampleValue(samples, 'users_client_request_duration_seconds_count', {
+        outcome,
+      });
+    expect(
+      ['ok', 'not_found', 'bad_gateway', 'unavailable', 'timeout'].map(count),
+    ).toEqual([1, 1, 1, 1, undefined]);
   });
 
   it('probes the users liveness route for readiness', async () => {
