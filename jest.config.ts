@@ -42,6 +42,7 @@ const config: Config = {
       ...base,
       displayName: 'cross-service-e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts'],
     },
   ],
 };

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { METHODS } from 'node:http';
+import { isEndpoint } from './routes';
 
 interface RouteLayer {
   match(path: string): unknown;
@@ -18,12 +18,10 @@ export function allowedMethods(request: Request): string[] {
   if (!Array.isArray(stack)) return [];
   const allowed = new Set<string>();
   for (const layer of stack) {
-    if (!layer.route || typeof layer.match !== 'function') continue;
+    if (!isEndpoint(layer.route) || typeof layer.match !== 'function') continue;
     if (!layer.match(request.path)) continue;
-    const methods = Object.keys(layer.route.methods);
-    // Middleware bound to every method on every path (nestjs-pino's) is not an endpoint.
-    if (methods.includes('_all') || methods.length >= METHODS.length) continue;
-    for (const method of methods) allowed.add(method.toUpperCase());
+    for (const method of Object.keys(layer.route!.methods))
+      allowed.add(method.toUpperCase());
   }
   if (allowed.has('GET')) allowed.add('HEAD');
   return [...allowed].sort();

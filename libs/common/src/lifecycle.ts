@@ -31,6 +31,8 @@ export class Lifecycle
   private readonly logger = new Logger(Lifecycle.name);
   private current: LifecycleState = 'starting';
   private cutOff?: NodeJS.Timeout;
+  /** Responses not yet finished, to tell them to close their connection once draining begins. */
+  private readonly inFlight = new Set<Response>();
 
   constructor(
     private readonly config: ServiceConfig,
@@ -51,6 +53,7 @@ export class Lifecycle
    */
   async drain(signal: string): Promise<void> {
     this.current = 'draining';
+    for (const response of this.inFlight) closeAfter(response);
     const { SHUTDOWN_DRAIN_MS: drainMs, SHUTDOWN_TIMEOUT_MS: timeoutMs } =
       this.config;
     this.logger.log(
@@ -77,13 +80,26 @@ export class Lifecycle
     clearTimeout(this.cutOff);
   }
 
-  /** While draining, each response closes its connection so the client reconnects elsewhere. */
+  /**
+   * While draining, each response closes its connection, so the client reconnects elsewhere and
+   * no kept-alive connection holds the server's close up; requests already running when the
+   * drain starts are told the same.
+   */
   readonly middleware = (
     _request: Request,
     response: Response,
     next: NextFunction,
   ): void => {
-    if (this.current === 'draining') response.setHeader('Connection', 'close');
+    if (this.current === 'draining') {
+      closeAfter(response);
+    } else {
+      this.inFlight.add(response);
+      response.once('close', () => this.inFlight.delete(response));
+    }
     next();
   };
+}
+
+function closeAfter(response: Response): void {
+  if (!response.headersSent) response.setHeader('Connection', 'close');
 }

@@ -45,8 +45,10 @@ export function createHttpLogger(
     quietResLogger: true,
     customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
     customLogLevel: (request, response, error) => {
-      if (error || response.statusCode >= 500) return 'error';
-      return isOperationsRoute(routeOf(request as Request)) ? 'debug' : 'info';
+      // Probes and scrapes come every few seconds, and a 503 from readiness is news for the
+      // balancer, not for whoever reads the logs.
+      if (isOperationsRoute(routeOf(request as Request))) return 'debug';
+      return error || response.statusCode >= 500 ? 'error' : 'info';
     },
     customSuccessObject: (request, response, fields) =>
       requestFields(request, response, fields),

@@ -1,9 +1,31 @@
 import type { Request } from 'express';
+import { METHODS } from 'node:http';
+
+interface ExpressRoute {
+  path?: unknown;
+  methods?: Record<string, boolean>;
+}
+
+/**
+ * Whether an Express route is one of our endpoints. Nest binds middleware for every path as a
+ * route of every method (nestjs-pino's does), which is no endpoint: it would claim every path for
+ * every method, and leave its wildcard as the route of a request no endpoint matched.
+ */
+export function isEndpoint(route: ExpressRoute | undefined): boolean {
+  const methods = Object.keys(route?.methods ?? {});
+  return (
+    methods.length > 0 &&
+    !methods.includes('_all') &&
+    methods.length < METHODS.length
+  );
+}
 
 /** The route template that served a request (`/orders/:id`), or `unmatched`. */
 export function routeOf(request: Request): string {
-  const path: unknown = request.route?.path;
-  return typeof path === 'string' ? path : 'unmatched';
+  const route = request.route as ExpressRoute | undefined;
+  return isEndpoint(route) && typeof route?.path === 'string'
+    ? route.path
+    : 'unmatched';
 }
 
 /** Health and metrics: scraped and probed constantly, kept out of request metrics and info logs. */

@@ -4,3 +4,4 @@ export * from './stand-in-server';
 export * from './test-app';
 export * from './test-config';
 export * from './prometheus';
+export * from './logs';

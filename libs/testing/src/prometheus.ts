@@ -26,8 +26,8 @@ export function parsePrometheusText(text: string): Sample[] {
       continue;
     }
     const match = SAMPLE.exec(line);
-    const value = match && Number(match[3].replace(/^\+Inf$/, 'Infinity'));
-    if (!match || value === null || Number.isNaN(value)) {
+    const value = match ? parseValue(match[3]) : undefined;
+    if (!match || value === undefined) {
       throw new Error(`Not a Prometheus sample: ${line}`);
     }
     samples.push({
@@ -37,6 +37,15 @@ export function parsePrometheusText(text: string): Sample[] {
     });
   }
   return samples;
+}
+
+/** A Go float as Prometheus writes it: NaN and ±Inf in any case, or a decimal number. */
+function parseValue(text: string): number | undefined {
+  const special = /^([+-]?)(inf|infinity)$/i.exec(text);
+  if (special) return special[1] === '-' ? -Infinity : Infinity;
+  if (/^nan$/i.test(text)) return NaN;
+  const value = Number(text);
+  return text.trim() === '' || Number.isNaN(value) ? undefined : value;
 }
 
 function parseLabels(text: string, line: string): Record<string, string> {

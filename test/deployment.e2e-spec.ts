@@ -1,0 +1,301 @@
+import { loadConfig, ServiceConfig } from '@app/common';
+import { builtMain, createTestApp, testConfig } from '@app/testing';
+import { INestApplication } from '@nestjs/common';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { parse, parseAllDocuments } from 'yaml';
+import { OrdersAppModule } from '../apps/orders/src/app.module';
+import { OrdersConfig } from '../apps/orders/src/orders.config';
+import { UsersAppModule } from '../apps/users/src/app.module';
+import { UsersConfig } from '../apps/users/src/users.config';
+
+/**
+ * No Docker engine or cluster runs where these tests do, so they prove the deployment files agree
+ * with the code by reading them: ports, health routes, variable names and values, entry files.
+ */
+const ROOT = join(__dirname, '..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+const APPS: Record<
+  'users' | 'orders',
+  { config: new () => ServiceConfig; portVar: string; port: number }
+> = {
+  users: {
+    config: UsersConfig,
+    portVar: 'USERS_PORT',
+    port: new UsersConfig().USERS_PORT,
+  },
+  orders: {
+    config: OrdersConfig,
+    portVar: 'ORDERS_PORT',
+    port: new OrdersConfig().ORDERS_PORT,
+  },
+};
+type AppName = keyof typeof APPS;
+const APP_NAMES = Object.keys(APPS) as AppName[];
+
+const LIVE = '/health/live';
+const READY = '/health/ready';
+
+/** The variables an app reads, by name. */
+const variablesOf = (app: AppName) => Object.keys(new APPS[app].config());
+
+/** A shutdown's worst case in ms, from the app's config with these variables. */
+function shutdownBoundMs(app: AppName, env: Record<string, string>): number {
+  const config = loadConfig(APPS[app].config, env);
+  return config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS;
+}
+
+describe('the health routes the deployment files probe', () => {
+  it.each(APP_NAMES)('exist on %s and answer 200', async (name) => {
+    const module =
+      name === 'users'
+        ? UsersAppModule.forRoot(testConfig(UsersConfig))
+        : OrdersAppModule.forRoot(
+            testConfig(OrdersConfig, {
+              USERS_SERVICE_URL: 'http://127.0.0.1:9',
+              USERS_SERVICE_TIMEOUT_MS: 100,
+            }),
+          );
+    const app: INestApplication = await createTestApp(module);
+    try {
+      await request(app.getHttpServer()).get(LIVE).expect(200);
+      await request(app.getHttpServer()).get(READY).expect(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile').replace(/\\\n\s*/g, ' ');
+  /** The instructions of one build stage, by the stage's name. */
+  function stage(name: string): string[] {
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    const found = stages.find((s) =>
+      new RegExp(`^\\S+ AS ${name}\\s*$`, 'm').test(s.split('\n')[0]),
+    );
+    if (!found) throw new Error(`No stage ${name}`);
+    return found
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
+  }
+
+  it.each(APP_NAMES)(
+    'has a %s target running the built entry file on the app port',
+    (name) => {
+      const lines = stage(name);
+      expect(lines[0]).toMatch(new RegExp(`^runtime AS ${name}$`));
+      expect(lines).toContain(`CMD ["node", "dist/apps/${name}/main.js"]`);
+      expect(existsSync(builtMain(name))).toBe(true);
+      expect(lines).toContain(
+        `COPY --from=build --chown=node:node /app/dist/apps/${name} ./dist/apps/${name}`,
+      );
+      expect(lines).toContain(`ENV ${APPS[name].portVar}=${APPS[name].port}`);
+      expect(lines).toContain(`EXPOSE ${APPS[name].port}`);
+      const healthcheck = lines.find((l) => l.startsWith('HEALTHCHECK'))!;
+      expect(healthcheck).toContain(`process.env.${APPS[name].portVar}`);
+      expect(healthcheck).toContain(`'${LIVE}'`);
+    },
+  );
+
+  it('runs as the unprivileged node user in production mode', () => {
+    const runtime = stage('runtime');
+    expect(runtime).toContain('USER node');
+    expect(runtime).toContain('ENV NODE_ENV=production');
+  });
+
+  it('installs only production dependencies into the runtime image', () => {
+    expect(stage('prod-deps')).toContain(
+      'RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force',
+    );
+    expect(stage('runtime').join('\n')).toContain(
+      'COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules',
+    );
+  });
+
+  it.each(APP_NAMES)(
+    'has every package the %s bundle loads among the production dependencies',
+    (name) => {
+      const { dependencies } = JSON.parse(read('package.json')) as {
+        dependencies: Record<string, string>;
+      };
+      const bundle = readFileSync(builtMain(name), 'utf8');
+      const required = [...bundle.matchAll(/require\("([^".][^"]*)"\)/g)]
+        .map(([, id]) => id)
+        .filter((id) => !id.startsWith('node:'))
+        .map((id) =>
+          id.startsWith('@')
+            ? id.split('/').slice(0, 2).join('/')
+            : id.split('/')[0],
+        );
+      // Loaded at run time rather than from the bundle's own requires (see requireInstrumentedModules).
+      required.push('express', '@nestjs/platform-express');
+      for (const id of new Set(required))
+        expect({ id, declared: id in dependencies }).toEqual({
+          id,
+          declared: true,
+        });
+    },
+  );
+});
+
+describe('compose.yaml', () => {
+  const compose = parse(read('compose.yaml')) as {
+    services: Record<
+      string,
+      {
+        build: { target: string };
+        ports: string[];
+        environment: Record<string, string>;
+        depends_on?: Record<string, { condition: string }>;
+        stop_grace_period: string;
+      }
+    >;
+  };
+
+  it.each(APP_NAMES)('runs %s from its target, publishing its port', (name) => {
+    const service = compose.services[name];
+    expect(service.build.target).toBe(name);
+    expect(service.ports).toEqual([`${APPS[name].port}:${APPS[name].port}`]);
+    expect(service.environment[APPS[name].portVar]).toBe(
+      String(APPS[name].port),
+    );
+  });
+
+  it.each(APP_NAMES)(
+    'sets only variables %s reads, with values it accepts',
+    (name) => {
+      const { environment } = compose.services[name];
+      expect(variablesOf(name)).toEqual(
+        expect.arrayContaining(Object.keys(environment)),
+      );
+      expect(() => loadConfig(APPS[name].config, environment)).not.toThrow();
+    },
+  );
+
+  it('points orders at the users container', () => {
+    const url = new URL(compose.services.orders.environment.USERS_SERVICE_URL);
+    expect(url.hostname).toBe('users');
+    expect(Number(url.port)).toBe(APPS.users.port);
+  });
+
+  it('starts orders once users is healthy', () => {
+    expect(compose.services.orders.depends_on).toEqual({
+      users: { condition: 'service_healthy' },
+    });
+  });
+
+  it.each(APP_NAMES)(
+    'gives %s longer to stop than its drain and shutdown timeout',
+    (name) => {
+      const { stop_grace_period, environment } = compose.services[name];
+      const seconds = Number(/^(\d+)s$/.exec(stop_grace_period)?.[1]);
+      expect(seconds * 1000).toBeGreaterThan(
+        shutdownBoundMs(name, environment),
+      );
+    },
+  );
+});
+
+describe('Kubernetes manifests (deploy/k8s)', () => {
+  interface Manifest {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    spec?: any;
+  }
+  const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as {
+    resources: string[];
+  };
+  const manifests: Manifest[] = kustomization.resources.flatMap((file) =>
+    parseAllDocuments(read(join('deploy/k8s', file))).map(
+      (doc) => doc.toJS() as Manifest,
+    ),
+  );
+  const find = (kind: string, name: string) => {
+    const found = manifests.find(
+      (m) => m.kind === kind && m.metadata.name === name,
+    );
+    if (!found) throw new Error(`No ${kind} ${name}`);
+    return found;
+  };
+
+  describe.each(APP_NAMES)('%s', (name) => {
+    const deployment = find('Deployment', name);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    const configMap = find('ConfigMap', container.envFrom[0].configMapRef.name);
+
+    it('runs the app image on the app port', () => {
+      expect(container.image).toMatch(new RegExp(`/${name}:`));
+      expect(container.ports).toEqual([
+        { name: 'http', containerPort: APPS[name].port },
+      ]);
+    });
+
+    it('probes liveness and readiness on the health routes', () => {
+      expect(container.livenessProbe.httpGet).toEqual({
+        path: LIVE,
+        port: 'http',
+      });
+      expect(container.readinessProbe.httpGet).toEqual({
+        path: READY,
+        port: 'http',
+      });
+    });
+
+    it('sets resource requests and limits', () => {
+      expect(container.resources.requests).toEqual({
+        cpu: expect.any(String),
+        memory: expect.any(String),
+      });
+      expect(container.resources.limits).toEqual({
+        cpu: expect.any(String),
+        memory: expect.any(String),
+      });
+    });
+
+    it('takes its environment from a ConfigMap with variables the app reads and accepts', () => {
+      expect(variablesOf(name)).toEqual(
+        expect.arrayContaining(Object.keys(configMap.data!)),
+      );
+      expect(configMap.data![APPS[name].portVar]).toBe(String(APPS[name].port));
+      expect(() => loadConfig(APPS[name].config, configMap.data)).not.toThrow();
+    });
+
+    it('gives a pod longer to terminate than its drain and shutdown timeout', () => {
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+        shutdownBoundMs(name, configMap.data!),
+      );
+    });
+
+    it('runs as a non-root user', () => {
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+    });
+
+    it('has a Service selecting the pods, on the named port', () => {
+      const service = find('Service', name);
+      expect(service.spec.selector).toEqual(
+        deployment.spec.selector.matchLabels,
+      );
+      expect(service.spec.ports).toEqual([
+        { name: 'http', port: APPS[name].port, targetPort: 'http' },
+      ]);
+    });
+
+    it('keeps one replica: the in-memory store is per process', () => {
+      expect(deployment.spec.replicas).toBe(1);
+    });
+  });
+
+  it('points orders at the users Service', () => {
+    const url = new URL(
+      find('ConfigMap', 'orders-config').data!.USERS_SERVICE_URL,
+    );
+    const users = find('Service', 'users');
+    expect(url.hostname).toBe(users.metadata.name);
+    expect(Number(url.port)).toBe(users.spec.ports[0].port);
+  });
+});

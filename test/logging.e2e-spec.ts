@@ -1,0 +1,130 @@
+import { BuiltApp, freePort, jsonLines, startBuiltApp } from '@app/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+describe('logs of a built app (real process)', () => {
+  let users: BuiltApp | undefined;
+
+  afterEach(async () => {
+    await users?.stop();
+    users = undefined;
+  });
+
+  async function startUsers(
+    env: Record<string, string> = {},
+  ): Promise<BuiltApp> {
+    const port = await freePort();
+    return (users = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      ...env,
+    }));
+  }
+
+  /** Lets the process write what the last response caused. */
+  const settle = () => sleep(100);
+
+  it('writes one JSON line per request with method, route, status, duration, request id and trace id', async () => {
+    await startUsers();
+    await fetch(`${users!.url}/users/1`, {
+      headers: { 'x-request-id': 'log-line-1' },
+    });
+    await settle();
+    const lines = jsonLines(users!.output()).filter(
+      (l) => l.request_id === 'log-line-1',
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      service: 'users',
+      request_id: 'log-line-1',
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      method: 'GET',
+      route: '/users/:id',
+      url: '/users/1',
+      status: 200,
+      duration_ms: expect.any(Number),
+      msg: 'request completed',
+    });
+  });
+
+  it('writes application logs as JSON too', async () => {
+    await startUsers();
+    expect(jsonLines(users!.output())).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        service: 'users',
+        context: 'NestApplication',
+        msg: 'Nest application successfully started',
+      }),
+    );
+  });
+
+  it('never logs bodies, authorization or cookie headers', async () => {
+    await startUsers();
+    await fetch(`${users!.url}/users`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer SECRET-TOKEN-1',
+        cookie: 'session=SECRET-COOKIE-1',
+      },
+      body: JSON.stringify({
+        name: 'SECRET-NAME-1',
+        email: 'secret-email-1@example.com',
+      }),
+    });
+    await fetch(`${users!.url}/users`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Basic SECRET-TOKEN-2',
+      },
+      body: '{"name": "SECRET-NAME-2", broken',
+    });
+    await settle();
+    const output = users!.output();
+    expect(output).toContain('request completed');
+    expect(output).not.toMatch(/SECRET|secret-email/);
+  });
+
+  it('keeps health and metrics out of info logs', async () => {
+    await startUsers();
+    await fetch(`${users!.url}/health/ready`);
+    await fetch(`${users!.url}/metrics`);
+    await settle();
+    const routes = jsonLines(users!.output()).map((l) => l.route);
+    expect(routes).not.toContain('/health/ready');
+    expect(routes).not.toContain('/metrics');
+  });
+
+  it('logs at the level LOG_LEVEL sets', async () => {
+    await startUsers({ LOG_LEVEL: 'warn' });
+    await fetch(`${users!.url}/users/1`);
+    await fetch(`${users!.url}/users/99`);
+    await settle();
+    expect(users!.output()).not.toContain('request completed');
+    await users!.stop();
+
+    await startUsers({ LOG_LEVEL: 'debug' });
+    await fetch(`${users!.url}/health/live`);
+    await settle();
+    expect(jsonLines(users!.output())).toContainEqual(
+      expect.objectContaining({ level: 20, route: '/health/live' }),
+    );
+  });
+
+  it('writes human-readable lines when NODE_ENV is not production', async () => {
+    await startUsers({ NODE_ENV: 'development' });
+    await fetch(`${users!.url}/users/1`, {
+      headers: { 'x-request-id': 'pretty-1' },
+    });
+    await settle();
+    const line = users!
+      .output()
+      .split('\n')
+      .find((l) => l.includes('pretty-1'));
+    expect(line).toMatch(/INFO.*request completed/);
+    expect(line!.startsWith('{')).toBe(false);
+  });
+});

@@ -1,0 +1,161 @@
+import {
+  BuiltApp,
+  freePort,
+  hang,
+  startBuiltApp,
+  StandInServer,
+} from '@app/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What a fetch ended with: a status, or the network error's code. */
+async function outcome(url: string): Promise<number | string> {
+  try {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    return response.status;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code ?? String(error);
+  }
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('graceful shutdown of a built app (real process, real signal)', () => {
+  let app: BuiltApp | undefined;
+  let users: StandInServer | undefined;
+
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    await users?.close();
+    app = users = undefined;
+  });
+
+  it('finishes a request in flight at SIGTERM with 200, drains, refuses new connections, exits 0', async () => {
+    // A users app that takes its time, so the order request is still in flight at the signal.
+    users = await StandInServer.start((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"name":"Alice","email":"alice@example.com"}');
+      }, 1500);
+    });
+    const port = await freePort();
+    app = await startBuiltApp('orders', port, {
+      ORDERS_PORT: String(port),
+      USERS_SERVICE_URL: users.url,
+      USERS_SERVICE_TIMEOUT_MS: '5000',
+      SHUTDOWN_DRAIN_MS: '300',
+    });
+
+    const inFlight = fetch(`${app.url}/orders/1`);
+    await waitFor(
+      () => users!.requests.length === 1,
+      'the order request to reach users',
+    );
+    app.process.kill('SIGTERM');
+
+    // At once: not ready, yet still serving.
+    await sleep(50);
+    await expect(outcome(`${app.url}/health/ready`)).resolves.toBe(503);
+    await expect(outcome(`${app.url}/health/live`)).resolves.toBe(200);
+
+    // After the drain period: the listener is closed, while the old request is still running.
+    await sleep(500);
+    await expect(outcome(`${app.url}/health/live`)).resolves.toBe(
+      'ECONNREFUSED',
+    );
+
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    await expect(response.json()).resolves.toEqual({
+      user_id: 1,
+      product: 'Laptop',
+      user: { name: 'Alice', email: 'alice@example.com' },
+    });
+    await expect(app.exited).resolves.toBe(0);
+    expect(app.output()).toContain(
+      'SIGTERM received: not ready, draining for 300 ms',
+    );
+  });
+
+  it('under load, answers every request it accepted with 200: no 5xx, no reset', async () => {
+    const port = await freePort();
+    app = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '1000',
+    });
+    // Clients behind a load balancer: they keep sending until the balancer sees readiness fail,
+    // which is what the drain period is for.
+    let routing = true;
+    const balancer = (async () => {
+      while ((await outcome(`${app!.url}/health/ready`)) === 200)
+        await sleep(25);
+      routing = false;
+    })();
+    const results: (number | string)[] = [];
+    let servedAfterSignal = 0;
+    let signalled = false;
+    const client = async () => {
+      while (routing) {
+        const result = await outcome(`${app!.url}/users/1`);
+        results.push(result);
+        if (signalled && result === 200) servedAfterSignal += 1;
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await sleep(300);
+    signalled = true;
+    app.process.kill('SIGTERM');
+    await Promise.all([balancer, ...clients]);
+
+    await expect(app.exited).resolves.toBe(0);
+    expect(results.filter((r) => r !== 200)).toEqual([]);
+    expect(results.length).toBeGreaterThan(50);
+    // Requests that arrived after the signal, before the balancer noticed, were served.
+    expect(servedAfterSignal).toBeGreaterThan(0);
+  });
+
+  it('bounds the shutdown: a request still running after SHUTDOWN_TIMEOUT_MS is cut, and the process exits 0', async () => {
+    users = await StandInServer.start(hang);
+    const port = await freePort();
+    app = await startBuiltApp('orders', port, {
+      ORDERS_PORT: String(port),
+      USERS_SERVICE_URL: users.url,
+      USERS_SERVICE_TIMEOUT_MS: '60000',
+      SHUTDOWN_DRAIN_MS: '100',
+      SHUTDOWN_TIMEOUT_MS: '300',
+    });
+    const stuck = outcome(`${app.url}/orders/1`);
+    await waitFor(
+      () => users!.requests.length === 1,
+      'the order request to reach users',
+    );
+    const started = performance.now();
+    app.process.kill('SIGTERM');
+    await expect(app.exited).resolves.toBe(0);
+    // Generous: the point is that it ends near drain + timeout (0.4 s), not that it is fast.
+    expect(performance.now() - started).toBeLessThan(5000);
+    await expect(stuck).resolves.not.toBe(200);
+    expect(app.output()).toContain(
+      'Requests still in flight after the shutdown timeout',
+    );
+  });
+
+  it('shuts down the same way on SIGINT (Ctrl-C)', async () => {
+    const port = await freePort();
+    app = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '200',
+    });
+    app.process.kill('SIGINT');
+    await sleep(50);
+    await expect(outcome(`${app.url}/health/ready`)).resolves.toBe(503);
+    await expect(app.exited).resolves.toBe(0);
+  });
+});
