@@ -56,6 +56,7 @@ describe('the health routes the deployment files probe', () => {
             testConfig(OrdersConfig, {
               USERS_SERVICE_URL: 'http://127.0.0.1:9',
               USERS_SERVICE_TIMEOUT_MS: 100,
+              USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 100,
             }),
           );
     const app: INestApplication = await createTestApp(module);

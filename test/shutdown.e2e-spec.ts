@@ -50,6 +50,7 @@ describe('graceful shutdown of a built app (real process, real signal)', () => {
       ORDERS_PORT: String(port),
       USERS_SERVICE_URL: users.url,
       USERS_SERVICE_TIMEOUT_MS: '5000',
+      USERS_SERVICE_ATTEMPT_TIMEOUT_MS: '5000',
       SHUTDOWN_DRAIN_MS: '300',
     });
 
@@ -128,6 +129,7 @@ describe('graceful shutdown of a built app (real process, real signal)', () => {
       ORDERS_PORT: String(port),
       USERS_SERVICE_URL: users.url,
       USERS_SERVICE_TIMEOUT_MS: '60000',
+      USERS_SERVICE_ATTEMPT_TIMEOUT_MS: '60000',
       SHUTDOWN_DRAIN_MS: '100',
       SHUTDOWN_TIMEOUT_MS: '300',
     });

@@ -40,6 +40,8 @@ describe('orders app operations (e2e)', () => {
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: usersUrl,
           USERS_SERVICE_TIMEOUT_MS: 200,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+          USERS_SERVICE_RETRY_DELAY_MS: 10,
         }),
       ),
     );
@@ -62,7 +64,7 @@ describe('orders app operations (e2e)', () => {
         status: 'ok',
         details: {
           lifecycle: { status: 'up', state: 'ready' },
-          users: { status: 'up', reachable: true },
+          users: { status: 'up', reachable: true, circuit: 'closed' },
         },
       });
       expect(users.requests.map((r) => r.url)).toEqual(['/health/live']);
@@ -92,6 +94,7 @@ describe('orders app operations (e2e)', () => {
         status: 'degraded',
         reachable: false,
         detail: 'The users service did not answer within 200 ms',
+        circuit: 'closed',
       });
     });
   });

@@ -46,6 +46,8 @@ function ordersConfig(usersUrl: string): OrdersConfig {
   return testConfig(OrdersConfig, {
     USERS_SERVICE_URL: usersUrl,
     USERS_SERVICE_TIMEOUT_MS: TIMEOUT_MS,
+    USERS_SERVICE_ATTEMPT_TIMEOUT_MS: TIMEOUT_MS,
+    USERS_SERVICE_RETRY_DELAY_MS: 10,
   });
 }
 

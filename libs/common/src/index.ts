@@ -10,3 +10,4 @@ export * from './problem.exception';
 export * from './request-context';
 export * from './service.config';
 export * from './validation';
+export * from './not-above.decorator';

@@ -22,7 +22,10 @@ export class UsersReadiness implements ReadinessIndicators {
     return [
       async () => {
         const session = this.indicator.check('users');
-        const probe = await this.usersClient.probe();
+        const probe = {
+          ...(await this.usersClient.probe()),
+          circuit: this.usersClient.circuitState,
+        };
         return probe.reachable ? session.up(probe) : session.degraded(probe);
       },
     ];

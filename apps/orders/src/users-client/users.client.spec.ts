@@ -31,6 +31,8 @@ describe('UsersClient', () => {
           provide: OrdersConfig,
           useValue: Object.assign(new OrdersConfig(), {
             USERS_SERVICE_TIMEOUT_MS: 50,
+            USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 50,
+            USERS_SERVICE_RETRY_DELAY_MS: 0,
           }),
         },
         { provide: METRICS_REGISTRY, useValue: registry },

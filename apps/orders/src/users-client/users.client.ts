@@ -13,12 +13,25 @@ import {
   REQUEST_ID_HEADER,
 } from '@app/common';
 import { UserDto } from '@app/contracts';
-import { AxiosResponse, isAxiosError } from 'axios';
+import { AxiosResponse } from 'axios';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  CircuitBreakerPolicy,
+  CircuitState,
+  IPolicy,
+  TaskCancelledError,
+} from 'cockatiel';
 import { Histogram, Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
 import { OrdersConfig } from '../orders.config';
+import {
+  createUsersCallPolicy,
+  isConnectionError,
+  UsersServerError,
+} from './users-call-policy';
 
 export type UsersCallOutcome =
   'ok' | 'not_found' | 'timeout' | 'unavailable' | 'bad_gateway';
@@ -29,18 +42,28 @@ const OUTCOME_BY_STATUS: Record<number, UsersCallOutcome> = {
   [HttpStatus.BAD_GATEWAY]: 'bad_gateway',
 };
 
+const CIRCUIT_STATE_NAMES: Record<CircuitState, string> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
 /** Readiness probes of the users app wait at most this long, whatever the call timeout. */
 const PROBE_TIMEOUT_MS = 1000;
 
 /**
  * The orders app's only door to the users app: the one place that knows its URL and wire format.
- * Whatever goes wrong on the way becomes one of three answers the orders app can give: 503 (users
- * unreachable), 504 (users too slow) or 502 (users answered something we cannot use).
+ * Calls go through a resilience policy (see createUsersCallPolicy), and whatever still goes wrong
+ * becomes one of three answers the orders app can give: 503 (users unreachable, circuit open, too
+ * many calls in flight), 504 (users too slow) or 502 (users answered something we cannot use).
  */
 @Injectable()
 export class UsersClient implements OnApplicationShutdown {
   private readonly logger = new Logger(UsersClient.name);
   private readonly calls: Histogram<'outcome'>;
+  private readonly policy: IPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
 
   constructor(
     private readonly http: HttpService,
@@ -54,6 +77,18 @@ export class UsersClient implements OnApplicationShutdown {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
+    ({ policy: this.policy, breaker: this.breaker } =
+      createUsersCallPolicy(config));
+    this.breaker.onStateChange((state) => {
+      const message = `Circuit to the users service is ${CIRCUIT_STATE_NAMES[state]}`;
+      if (state === CircuitState.Closed) this.logger.log(message);
+      else this.logger.warn(message);
+    });
+  }
+
+  /** closed, open, half-open: for orders' readiness body. */
+  get circuitState(): string {
+    return CIRCUIT_STATE_NAMES[this.breaker.state];
   }
 
   /** The user, or null when the users app does not know them. */
@@ -70,22 +105,30 @@ export class UsersClient implements OnApplicationShutdown {
     }
   }
 
-  /** Whether the users app answers its liveness route now; for orders' readiness body. */
+  /**
+   * Whether the users app answers its liveness route now, for orders' readiness body. Straight to
+   * the users app, past the breaker: readiness reports what is, not what the breaker last saw.
+   */
   async probe(): Promise<{ reachable: boolean; detail?: string }> {
+    const timeoutMs = Math.min(
+      PROBE_TIMEOUT_MS,
+      this.config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS,
+    );
     try {
       const response = await this.get(
         '/health/live',
-        Math.min(PROBE_TIMEOUT_MS, this.config.USERS_SERVICE_TIMEOUT_MS),
+        AbortSignal.timeout(timeoutMs),
       );
       return response.status === HttpStatus.OK
         ? { reachable: true }
         : { reachable: false, detail: `answered ${response.status}` };
     } catch (error) {
-      const detail =
-        error instanceof ProblemException
-          ? error.problem.detail
-          : String(error);
-      return { reachable: false, detail };
+      return {
+        reachable: false,
+        detail: isConnectionError(error)
+          ? 'The users service is unavailable'
+          : `The users service did not answer within ${timeoutMs} ms`,
+      };
     }
   }
 
@@ -96,10 +139,17 @@ export class UsersClient implements OnApplicationShutdown {
   }
 
   private async fetchUser(id: number): Promise<UserDto | null> {
-    const response = await this.get(
-      `/users/${id}`,
-      this.config.USERS_SERVICE_TIMEOUT_MS,
-    );
+    const path = `/users/${id}`;
+    let response: AxiosResponse<string>;
+    try {
+      response = await this.policy.execute(async ({ signal }) => {
+        const answer = await this.get(path, signal);
+        if (answer.status >= 500) throw new UsersServerError(answer.status);
+        return answer;
+      });
+    } catch (error) {
+      throw this.problemFor(error, path);
+    }
     if (response.status === HttpStatus.NOT_FOUND) return null;
     if (response.status !== HttpStatus.OK) {
       throw this.badGateway(`answered ${response.status} for user ${id}`);
@@ -107,46 +157,72 @@ export class UsersClient implements OnApplicationShutdown {
     return this.parseUser(response.data, id);
   }
 
-  private async get(
+  private get(
     path: string,
-    timeoutMs: number,
+    signal: AbortSignal,
   ): Promise<AxiosResponse<string>> {
-    // One deadline for the whole exchange (connect, headers and body), unlike axios's `timeout`.
-    const signal = AbortSignal.timeout(timeoutMs);
     const requestId = currentRequestId();
-    try {
-      return await firstValueFrom(
-        this.http.get<string>(path, {
-          signal,
-          headers: requestId ? { [REQUEST_ID_HEADER]: requestId } : {},
-          responseType: 'text',
-          // Parsed by us, so that a body that is not JSON is a 502 rather than a string.
-          transformResponse: (data: string) => data,
-          validateStatus: () => true,
-          maxRedirects: 0,
-        }),
-      );
-    } catch (error) {
-      if (signal.aborted) {
-        this.logger.warn(`GET ${path} gave no answer within ${timeoutMs} ms`);
-        throw new ProblemException(
-          HttpStatus.GATEWAY_TIMEOUT,
-          `The users service did not answer within ${timeoutMs} ms`,
-          { cause: error },
-        );
-      }
-      const code = isAxiosError(error) ? error.code : undefined;
+    return firstValueFrom(
+      this.http.get<string>(path, {
+        signal,
+        headers: requestId ? { [REQUEST_ID_HEADER]: requestId } : {},
+        responseType: 'text',
+        // Parsed by us, so that a body that is not JSON is a 502 rather than a string.
+        transformResponse: (data: string) => data,
+        validateStatus: () => true,
+        maxRedirects: 0,
+      }),
+    );
+  }
+
+  /** What the policy gave up with, as the answer the orders app gives. */
+  private problemFor(error: unknown, path: string): ProblemException {
+    const options = { cause: error };
+    if (error instanceof BulkheadRejectedError) {
       this.logger.warn(
-        `GET ${path} failed: ${code ?? (error as Error).message} (${this.config.USERS_SERVICE_URL})`,
+        `GET ${path} refused: ${this.config.USERS_SERVICE_MAX_CONCURRENCY} calls already in flight`,
       );
-      throw new ProblemException(
+      return new ProblemException(
         HttpStatus.SERVICE_UNAVAILABLE,
-        'The users service is unavailable',
+        'The users service is busy: too many calls to it are in flight',
+        { ...options, headers: { 'Retry-After': '1' } },
+      );
+    }
+    if (error instanceof BrokenCircuitError) {
+      return new ProblemException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The users service is unavailable (circuit open after repeated failures)',
         {
-          cause: error,
+          ...options,
+          headers: {
+            'Retry-After': String(
+              Math.ceil(this.config.USERS_SERVICE_BREAKER_COOLDOWN_MS / 1000),
+            ),
+          },
         },
       );
     }
+    if (error instanceof TaskCancelledError) {
+      this.logger.warn(
+        `GET ${path} gave no answer within ${this.config.USERS_SERVICE_TIMEOUT_MS} ms`,
+      );
+      return new ProblemException(
+        HttpStatus.GATEWAY_TIMEOUT,
+        `The users service did not answer within ${this.config.USERS_SERVICE_TIMEOUT_MS} ms`,
+        options,
+      );
+    }
+    if (error instanceof UsersServerError) {
+      return this.badGateway(`answered ${error.status} to GET ${path}`);
+    }
+    this.logger.warn(
+      `GET ${path} failed: ${(error as { code?: string }).code ?? String(error)} (${this.config.USERS_SERVICE_URL})`,
+    );
+    return new ProblemException(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'The users service is unavailable',
+      options,
+    );
   }
 
   private parseUser(body: string, id: number): UserDto {

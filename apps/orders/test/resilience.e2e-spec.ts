@@ -1,0 +1,284 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import {
+  answer,
+  createTestApp,
+  expectProblem,
+  hang,
+  StandInHandler,
+  StandInServer,
+  testConfig,
+} from '@app/testing';
+import request from 'supertest';
+import { App } from 'supertest/types';
+import { OrdersAppModule } from '../src/app.module';
+import { OrdersConfig } from '../src/orders.config';
+
+const ALICE = '{"name":"Alice","email":"alice@example.com"}';
+const BOB = '{"name":"Bob","email":"bob@example.com"}';
+
+/** Plays users: each call takes the next handler of the script, the last one forever after. */
+function script(...handlers: StandInHandler[]): StandInHandler {
+  let call = 0;
+  return (req, res) =>
+    handlers[Math.min(call++, handlers.length - 1)](req, res);
+}
+
+const healthy: StandInHandler = (req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(req.url === '/users/2' ? BOB : ALICE);
+};
+const reset: StandInHandler = (req) => req.socket.destroy();
+const slowly =
+  (ms: number, handler: StandInHandler): StandInHandler =>
+  (req, res) =>
+    setTimeout(() => handler(req, res), ms);
+
+describe('resilient calls to users (e2e, against a real stand-in server)', () => {
+  let app: INestApplication<App>;
+  let users: StandInServer;
+
+  async function boot(
+    handler: StandInHandler,
+    overrides: Partial<OrdersConfig> = {},
+  ) {
+    users = await StandInServer.start(handler);
+    app = await createTestApp(
+      OrdersAppModule.forRoot(
+        testConfig(OrdersConfig, {
+          USERS_SERVICE_URL: users.url,
+          USERS_SERVICE_TIMEOUT_MS: 1000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 300,
+          USERS_SERVICE_RETRY_DELAY_MS: 10,
+          USERS_SERVICE_BREAKER_COOLDOWN_MS: 300,
+          ...overrides,
+        }),
+      ),
+    );
+  }
+
+  afterEach(async () => {
+    await app?.close();
+    await users?.close();
+    jest.restoreAllMocks();
+  });
+
+  const http = () => request(app.getHttpServer());
+  const calls = () =>
+    users.requests.filter((r) => r.url !== '/health/live').length;
+
+  describe('retries', () => {
+    it('gets the order after users fails twice: the stand-in saw exactly 3 calls', async () => {
+      await boot(
+        script(answer(503, 'busy', 'text/plain'), answer(502, '{}'), healthy),
+      );
+      await http()
+        .get('/orders/1')
+        .expect(200, {
+          user_id: 1,
+          product: 'Laptop',
+          user: { name: 'Alice', email: 'alice@example.com' },
+        });
+      expect(calls()).toBe(3);
+    });
+
+    it('retries a connection reset', async () => {
+      await boot(script(reset, reset, healthy));
+      await http().get('/orders/1').expect(200);
+      expect(calls()).toBe(3);
+    });
+
+    it('retries an attempt that timed out, within the deadline', async () => {
+      await boot(script(hang, healthy));
+      await http().get('/orders/1').expect(200);
+      expect(calls()).toBe(2);
+    });
+
+    it('gives up after 2 retries with 502', async () => {
+      await boot(answer(503, 'busy', 'text/plain'));
+      expectProblem(await http().get('/orders/1'), 502);
+      expect(calls()).toBe(3);
+    });
+
+    it('retries no more than USERS_SERVICE_RETRIES says', async () => {
+      await boot(answer(503, 'busy', 'text/plain'), {
+        USERS_SERVICE_RETRIES: 0,
+      });
+      expectProblem(await http().get('/orders/1'), 502);
+      expect(calls()).toBe(1);
+    });
+
+    it.each([
+      [500, 502],
+      [400, 502],
+      [401, 502],
+      [429, 502],
+    ])('never retries a %s', async (status, answered) => {
+      await boot(answer(status, '{}'));
+      expectProblem(await http().get('/orders/1'), answered);
+      expect(calls()).toBe(1);
+    });
+
+    it('never retries a 404: the user is gone, once', async () => {
+      await boot(answer(404, '{}'));
+      await http()
+        .get('/orders/1')
+        .expect(200, { user_id: 1, product: 'Laptop', user: null });
+      expect(calls()).toBe(1);
+    });
+
+    it('answers 504 at the deadline, however many attempts are left', async () => {
+      await boot(hang, {
+        USERS_SERVICE_TIMEOUT_MS: 400,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 300,
+      });
+      const started = performance.now();
+      const response = await http().get('/orders/1');
+      const elapsed = performance.now() - started;
+      expectProblem(response, 504);
+      expect(response.body.detail).toBe(
+        'The users service did not answer within 400 ms',
+      );
+      expect(calls()).toBe(2);
+      expect(elapsed).toBeGreaterThanOrEqual(395);
+      // Generous: the point is that it does not run on to a third attempt (~700 ms and more).
+      expect(elapsed).toBeLessThan(650);
+    });
+  });
+
+  describe('POST /orders', () => {
+    it('is not retried into a duplicate when users answers 500', async () => {
+      let failing = true;
+      await boot((req, res) =>
+        (failing ? answer(500, '{}') : healthy)(req, res),
+      );
+      const body = { user_id: 2, product: 'Tablet' };
+      expectProblem(await http().post('/orders').send(body), 502);
+      expect(calls()).toBe(1);
+      await http()
+        .get('/orders')
+        .expect(200)
+        .expect((r) => expect(r.body.total).toBe(2));
+
+      failing = false;
+      await http().post('/orders').send(body).expect(201, { order_id: 3 });
+      const list = await http().get('/orders?user_id=2').expect(200);
+      expect(
+        list.body.items.filter(
+          (o: { product: string }) => o.product === 'Tablet',
+        ),
+      ).toEqual([{ order_id: 3, user_id: 2, product: 'Tablet' }]);
+    });
+
+    it('retries the users check (a GET), and stores the order once', async () => {
+      await boot(script(answer(503, 'busy', 'text/plain'), healthy));
+      await http()
+        .post('/orders')
+        .send({ user_id: 2, product: 'Tablet' })
+        .expect(201, { order_id: 3 });
+      expect(calls()).toBe(2);
+      await http()
+        .get('/orders')
+        .expect((r) => expect(r.body.total).toBe(3));
+    });
+  });
+
+  describe('circuit breaker', () => {
+    it('opens after 5 failed attempts, answers 503 at once without calling users, and closes after a good probe', async () => {
+      const stateLog = jest.spyOn(Logger.prototype, 'warn');
+      const closedLog = jest.spyOn(Logger.prototype, 'log');
+      let down = true;
+      // A failing users app that takes 200 ms to fail, so not calling it is visibly quicker.
+      await boot(
+        slowly(200, (req, res) =>
+          (down ? answer(503, 'down', 'text/plain') : healthy)(req, res),
+        ),
+      );
+
+      // 3 failed attempts, then 2 more: the 5th opens the circuit and the last retry is refused.
+      expectProblem(await http().get('/orders/1'), 502);
+      const opening = await http().get('/orders/1');
+      expectProblem(opening, 503);
+      expect(calls()).toBe(5);
+      expect(stateLog).toHaveBeenCalledWith(
+        'Circuit to the users service is open',
+      );
+
+      const started = performance.now();
+      const refused = await http().get('/orders/1');
+      const elapsed = performance.now() - started;
+      expectProblem(refused, 503);
+      expect(refused.body.detail).toBe(
+        'The users service is unavailable (circuit open after repeated failures)',
+      );
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(calls()).toBe(5);
+      // Quicker than one call to users could be (200 ms).
+      expect(elapsed).toBeLessThan(200);
+
+      const ready = await http().get('/health/ready').expect(200);
+      expect(ready.body.details.users.circuit).toBe('open');
+
+      down = false;
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await http().get('/orders/1').expect(200);
+      expect(calls()).toBe(6);
+      expect(closedLog).toHaveBeenCalledWith(
+        'Circuit to the users service is closed',
+      );
+      const recovered = await http().get('/health/ready').expect(200);
+      expect(recovered.body.details.users).toMatchObject({
+        reachable: true,
+        circuit: 'closed',
+      });
+    });
+
+    it('opens again when the probe after the cool-down fails', async () => {
+      await boot(answer(503, 'down', 'text/plain'), {
+        USERS_SERVICE_BREAKER_THRESHOLD: 2,
+      });
+      await http().get('/orders/1').expect(503);
+      expect(calls()).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      // One probe goes through, fails, and the circuit opens again.
+      await http().get('/orders/1').expect(503);
+      expect(calls()).toBe(3);
+      await http().get('/orders/1').expect(503);
+      expect(calls()).toBe(3);
+    });
+
+    it('does not count a 404 as a failure', async () => {
+      await boot(answer(404, '{}'), { USERS_SERVICE_BREAKER_THRESHOLD: 1 });
+      for (let i = 0; i < 3; i++) await http().get('/orders/1').expect(200);
+      expect(calls()).toBe(3);
+    });
+  });
+
+  describe('bulkhead', () => {
+    it('answers calls beyond the bound with 503 at once, with Retry-After', async () => {
+      await boot(hang, {
+        USERS_SERVICE_MAX_CONCURRENCY: 2,
+        USERS_SERVICE_TIMEOUT_MS: 500,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 500,
+      });
+      const first = http()
+        .get('/orders/1')
+        .then((r) => r);
+      const second = http()
+        .get('/orders/2')
+        .then((r) => r);
+      while (calls() < 2)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const third = await http().get('/orders/1');
+      expectProblem(third, 503);
+      expect(third.body.detail).toBe(
+        'The users service is busy: too many calls to it are in flight',
+      );
+      expect(third.headers['retry-after']).toBe('1');
+      expect(calls()).toBe(2);
+      expectProblem(await first, 504);
+      expectProblem(await second, 504);
+      // The bound frees up as calls end.
+      expectProblem(await http().get('/orders/1'), 504);
+    });
+  });
+});
