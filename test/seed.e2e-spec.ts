@@ -138,4 +138,28 @@ describe('the seed README, against both built apps', () => {
       status: 200,
     });
   });
+
+  it('keeps Idempotency-Keys per app: one key on both POSTs creates a user and an order', async () => {
+    const post = (url: string, body: object) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Idempotency-Key': 'shared-key-1',
+        },
+        body: JSON.stringify(body),
+      });
+    const user = await post(`${users.url}/users`, {
+      name: 'Fay',
+      email: 'fay@example.com',
+    });
+    expect(user.status).toBe(201);
+    const { user_id } = await user.json();
+    const order = await post(`${orders.url}/orders`, {
+      user_id,
+      product: 'Lamp',
+    });
+    expect(order.status).toBe(201);
+    expect(order.headers.get('idempotent-replayed')).toBeNull();
+  });
 });

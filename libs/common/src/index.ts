@@ -11,3 +11,4 @@ export * from './request-context';
 export * from './service.config';
 export * from './validation';
 export * from './not-above.decorator';
+export * from './idempotency';

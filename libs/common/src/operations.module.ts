@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health.controller';
+import { IdempotencyInterceptor, IdempotencyStore } from './idempotency';
 import { Lifecycle } from './lifecycle';
 import { createHttpLogger } from './logging';
 import {
@@ -42,8 +43,15 @@ export class OperationsModule {
         { provide: METRICS_REGISTRY, useValue: createMetricsRegistry(service) },
         HttpMetrics,
         Lifecycle,
+        {
+          provide: IdempotencyStore,
+          useFactory: () => new IdempotencyStore(config),
+        },
+        IdempotencyInterceptor,
       ],
       exports: [
+        IdempotencyStore,
+        IdempotencyInterceptor,
         ServiceConfig,
         HTTP_LOGGER,
         METRICS_REGISTRY,

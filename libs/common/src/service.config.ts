@@ -34,4 +34,18 @@ export class ServiceConfig {
   @Min(0)
   @IsInt()
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /** How long an Idempotency-Key and its response are remembered. */
+  @EnvInt()
+  @Max(7 * 24 * 3600 * 1000)
+  @Min(1)
+  @IsInt()
+  IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+  /** How many keys are remembered at most; the oldest go first. */
+  @EnvInt()
+  @Max(1_000_000)
+  @Min(1)
+  @IsInt()
+  IDEMPOTENCY_MAX_KEYS = 10_000;
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
-import { IdParam } from '@app/common';
+import { Idempotent, IdParam } from '@app/common';
 import {
   CreateOrderDto,
   ListOrdersQueryDto,
@@ -20,6 +20,7 @@ export class OrdersController {
   }
 
   @Post()
+  @Idempotent()
   async create(@Body() body: CreateOrderDto): Promise<OrderCreatedDto> {
     const order = await this.orders.create(body);
     return { order_id: order.id };

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
-import { IdParam } from '@app/common';
+import { Idempotent, IdParam } from '@app/common';
 import {
   CreateUserDto,
   PageQueryDto,
@@ -20,6 +20,7 @@ export class UsersController {
   }
 
   @Post()
+  @Idempotent()
   async create(@Body() body: CreateUserDto): Promise<UserCreatedDto> {
     const user = await this.users.create(body);
     return { user_id: user.id };

@@ -1,0 +1,111 @@
+import {
+  CallHandler,
+  ExecutionContext,
+  HttpStatus,
+  Injectable,
+  NestInterceptor,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { Observable, of, tap } from 'rxjs';
+import { ProblemException } from '../problem.exception';
+import { routeOf } from '../routes';
+import { IdempotencyStore } from './idempotency.store';
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * Makes a POST safe to retry. With an `Idempotency-Key`, the first request runs; the same key with
+ * the same request replays its response (same status, same body, nothing created); with another
+ * request it is a 422; while the first still runs, a 409. Only successful responses are
+ * remembered: a request that fails, validation included, frees its key for another try.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly reflector: Reflector,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const key = request.header(IDEMPOTENCY_KEY_HEADER);
+    if (key === undefined) return next.handle();
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw new ProblemException(
+        HttpStatus.BAD_REQUEST,
+        `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`,
+        {
+          errors: [
+            {
+              field: 'Idempotency-Key',
+              message: `must be 1 to ${MAX_KEY_LENGTH} characters`,
+            },
+          ],
+        },
+      );
+    }
+
+    const claim = this.store.claim(key, fingerprint(request));
+    switch (claim.kind) {
+      case 'mismatch':
+        throw new ProblemException(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'This Idempotency-Key was already used with a different request',
+        );
+      case 'in-progress':
+        throw new ProblemException(
+          HttpStatus.CONFLICT,
+          'A request with this Idempotency-Key is still in progress',
+          { headers: { 'Retry-After': '1' } },
+        );
+      case 'replay':
+        response
+          .status(claim.status)
+          .setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+        return of(claim.body);
+      case 'new': {
+        const status =
+          this.reflector.get<number>(
+            HTTP_CODE_METADATA,
+            context.getHandler(),
+          ) ?? (request.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
+        return next.handle().pipe(
+          tap({
+            next: (body) => this.store.complete(key, claim.entry, status, body),
+            error: () => this.store.release(key, claim.entry),
+          }),
+        );
+      }
+    }
+  }
+}
+
+/** The request a key stands for: method, route and body, whatever the order of its keys. */
+function fingerprint(request: Request): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        request.method,
+        routeOf(request),
+        canonical(request.body),
+      ]),
+    )
+    .digest('base64url');
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
+}

@@ -1,0 +1,3 @@
+export * from './idempotency.interceptor';
+export * from './idempotency.store';
+export * from './idempotent.decorator';
