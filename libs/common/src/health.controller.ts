@@ -1,3 +1,4 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import {
   Controller,
   Get,
@@ -25,6 +26,7 @@ export interface ReadinessIndicators {
   indicators(): HealthIndicatorFunction[];
 }
 
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -8,6 +8,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { HttpLogger } from 'pino-http';
 import { Lifecycle } from './lifecycle';
@@ -40,6 +41,23 @@ export const httpAppOptions: NestApplicationOptions = {
 export function configureHttpApp<T extends INestApplication>(app: T): T {
   const express = app as unknown as NestExpressApplication;
   app.useLogger(app.get(Logger));
+  const config = app.get(ServiceConfig);
+  express.disable('x-powered-by');
+  express.use(securityHeaders);
+  if (config.CORS_ORIGINS) {
+    app.enableCors({
+      origin: config.CORS_ORIGINS.split(','),
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: [
+        'Content-Type',
+        'Idempotency-Key',
+        'X-Request-Id',
+        'traceparent',
+      ],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+      maxAge: 600,
+    });
+  }
   express.use(app.get(Lifecycle).middleware);
   express.use(app.get<HttpLogger>(HTTP_LOGGER));
   express.use(requestContextMiddleware);
@@ -47,6 +65,7 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   express.use(requireJsonBody);
   express.useBodyParser('json', { limit: BODY_LIMIT, type: JSON_TYPES });
   express.use(requireJsonObject);
+  express.use(refusePrototypeKeys);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   return app;
@@ -117,6 +136,49 @@ function requireJsonBody(
   next();
 }
 
+const apiHeaders = helmet({
+  // JSON responses load nothing and belong in no frame.
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+});
+// Swagger UI is a page: it loads its own scripts, styles and images.
+const docsHeaders = helmet();
+
+function securityHeaders(
+  request: Request,
+  response: Response,
+  next: NextFunction,
+): void {
+  const headers =
+    request.path === '/docs' || request.path.startsWith('/docs/')
+      ? docsHeaders
+      : apiHeaders;
+  headers(request, response, next);
+}
+
+/** Keys that could reach an object's prototype if a body were ever merged into an object. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first forbidden key anywhere in a parsed body, walked without recursion (bodies may nest deep). */
+function forbiddenKeyIn(body: object): string | undefined {
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value !== 'object') continue;
+    for (const key of Object.keys(value)) {
+      // Query keys arrive unparsed, like `__proto__[x]` or `a.constructor`.
+      const forbidden = key
+        .split(/[[\].]/)
+        .find((part) => FORBIDDEN_KEYS.has(part));
+      if (forbidden) return forbidden;
+      stack.push((value as Record<string, unknown>)[key]);
+    }
+  }
+  return undefined;
+}
+
 /** The parser accepts arrays too; every body of ours is an object. */
 function requireJsonObject(
   request: Request,
@@ -138,4 +200,35 @@ function requireJsonObject(
     return;
   }
   next();
+}
+
+/**
+ * No body or query has a key that could reach a prototype (`__proto__`, `constructor`,
+ * `prototype`): such a request is refused, not quietly stripped, so the client learns of it.
+ */
+function refusePrototypeKeys(
+  request: Request,
+  _response: Response,
+  next: NextFunction,
+): void {
+  const body: unknown = request.body;
+  const inQuery = forbiddenKeyIn(request.query);
+  const forbidden =
+    inQuery ??
+    (body && typeof body === 'object' ? forbiddenKeyIn(body) : undefined);
+  if (!forbidden) {
+    next();
+    return;
+  }
+  next(
+    new ProblemException(
+      HttpStatus.BAD_REQUEST,
+      `Request ${inQuery ? 'query' : 'body'} must not contain the key "${forbidden}"`,
+      {
+        errors: [
+          { field: forbidden, message: `property ${forbidden} is not allowed` },
+        ],
+      },
+    ),
+  );
 }

@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health.controller';
 import { IdempotencyInterceptor, IdempotencyStore } from './idempotency';
@@ -35,6 +37,7 @@ export class OperationsModule {
           useExisting: true,
         }),
         TerminusModule.forRoot({ logger: false }),
+        ...rateLimiting(config),
       ],
       controllers: [HealthController, MetricsController],
       providers: [
@@ -48,6 +51,9 @@ export class OperationsModule {
           useFactory: () => new IdempotencyStore(config),
         },
         IdempotencyInterceptor,
+        ...(config.RATE_LIMIT_PER_MINUTE > 0
+          ? [{ provide: APP_GUARD, useClass: ThrottlerGuard }]
+          : []),
       ],
       exports: [
         IdempotencyStore,
@@ -61,4 +67,16 @@ export class OperationsModule {
       ],
     };
   }
+}
+
+/** Per-client rate limiting, only when RATE_LIMIT_PER_MINUTE is set: a 429 with Retry-After. */
+function rateLimiting(config: ServiceConfig): DynamicModule[] {
+  const limit = config.RATE_LIMIT_PER_MINUTE;
+  if (limit === 0) return [];
+  return [
+    ThrottlerModule.forRoot({
+      throttlers: [{ ttl: 60_000, limit }],
+      errorMessage: `Too many requests: at most ${limit} a minute from one client`,
+    }),
+  ];
 }

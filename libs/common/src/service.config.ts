@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { EnvInt } from './config';
 
 export const LOG_LEVELS = [
@@ -48,4 +48,18 @@ export class ServiceConfig {
   @Min(1)
   @IsInt()
   IDEMPOTENCY_MAX_KEYS = 10_000;
+
+  /** Browser origins allowed to call the API (CORS), comma-separated; none when empty. */
+  @Matches(/^$|^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, {
+    message:
+      '$property must be a comma-separated list of origins like https://app.example.com',
+  })
+  CORS_ORIGINS = '';
+
+  /** Requests per minute per client address; 0 turns rate limiting off. */
+  @EnvInt()
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  RATE_LIMIT_PER_MINUTE = 0;
 }

@@ -1,0 +1,168 @@
+import { INestApplication } from '@nestjs/common';
+import { createTestApp, expectProblem, testConfig } from '@app/testing';
+import request from 'supertest';
+import { App } from 'supertest/types';
+import { UsersAppModule } from '../src/app.module';
+import { UsersConfig } from '../src/users.config';
+
+describe('users app safe defaults (e2e)', () => {
+  let app: INestApplication<App>;
+
+  async function boot(overrides: Partial<UsersConfig> = {}) {
+    app = await createTestApp(
+      UsersAppModule.forRoot(testConfig(UsersConfig, overrides)),
+    );
+  }
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const http = () => request(app.getHttpServer());
+
+  describe('security headers', () => {
+    beforeEach(() => boot());
+
+    it.each([
+      ['a JSON answer', '/users/1'],
+      ['a problem', '/users/99'],
+    ])('are set on %s, and x-powered-by is not', async (_case, path) => {
+      const response = await http().get(path);
+      expect(response.headers).toMatchObject({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'SAMEORIGIN',
+        'strict-transport-security': expect.stringContaining('max-age='),
+        'referrer-policy': 'no-referrer',
+        'cross-origin-resource-policy': 'same-origin',
+      });
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    });
+  });
+
+  describe('CORS', () => {
+    it('is off by default: no browser origin is allowed', async () => {
+      await boot();
+      const response = await http()
+        .get('/users/1')
+        .set('Origin', 'https://app.example.com');
+      expect(response.headers['access-control-allow-origin']).toBeUndefined();
+      const preflight = await http()
+        .options('/users')
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', 'POST');
+      expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('allows exactly the origins CORS_ORIGINS lists', async () => {
+      await boot({
+        CORS_ORIGINS: 'https://app.example.com,http://localhost:3000',
+      });
+      const allowed = await http()
+        .get('/users/1')
+        .set('Origin', 'http://localhost:3000');
+      expect(allowed.headers['access-control-allow-origin']).toBe(
+        'http://localhost:3000',
+      );
+      expect(allowed.headers['access-control-expose-headers']).toBe(
+        'X-Request-Id,Retry-After,Idempotent-Replayed',
+      );
+      const other = await http()
+        .get('/users/1')
+        .set('Origin', 'https://evil.example.com');
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('answers a preflight for POST with an Idempotency-Key', async () => {
+      await boot({ CORS_ORIGINS: 'https://app.example.com' });
+      const preflight = await http()
+        .options('/users')
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type,idempotency-key');
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(
+        'https://app.example.com',
+      );
+      expect(preflight.headers['access-control-allow-headers']).toContain(
+        'Idempotency-Key',
+      );
+    });
+  });
+
+  describe('rate limiting', () => {
+    it('is off by default', async () => {
+      await boot();
+      for (let i = 0; i < 30; i++) await http().get('/users/1').expect(200);
+    });
+
+    it('answers 429 problem+json with Retry-After past RATE_LIMIT_PER_MINUTE', async () => {
+      await boot({ RATE_LIMIT_PER_MINUTE: 3 });
+      for (let i = 0; i < 3; i++) await http().get('/users/1').expect(200);
+      const limited = await http().get('/users/1');
+      expectProblem(limited, 429);
+      expect(limited.body.detail).toBe(
+        'Too many requests: at most 3 a minute from one client',
+      );
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    });
+
+    it('never limits health and metrics', async () => {
+      await boot({ RATE_LIMIT_PER_MINUTE: 1 });
+      for (let i = 0; i < 5; i++) {
+        await http().get('/health/live').expect(200);
+        await http().get('/health/ready').expect(200);
+        await http().get('/metrics').expect(200);
+      }
+    });
+  });
+
+  describe('prototype pollution', () => {
+    beforeEach(() => boot());
+
+    afterEach(() => {
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it.each([
+      [
+        '__proto__',
+        '{"name":"X","email":"x@example.com","__proto__":{"polluted":true}}',
+      ],
+      [
+        'constructor',
+        '{"name":"X","email":"x@example.com","constructor":{"prototype":{"polluted":true}}}',
+      ],
+      [
+        'prototype',
+        '{"name":"X","email":"x@example.com","prototype":{"polluted":true}}',
+      ],
+      [
+        '__proto__',
+        '{"name":{"nested":[{"__proto__":{"polluted":true}}]},"email":"x@example.com"}',
+      ],
+    ])(
+      'refuses a body with a %s key, and stores nothing',
+      async (key, body) => {
+        const response = await http()
+          .post('/users')
+          .set('Content-Type', 'application/json')
+          .send(body);
+        expectProblem(response, 400);
+        expect(response.body.detail).toBe(
+          `Request body must not contain the key "${key}"`,
+        );
+        await http()
+          .get('/users')
+          .expect((r) => expect(r.body.total).toBe(2));
+      },
+    );
+
+    it('refuses such a key in the query string too', async () => {
+      expectProblem(await http().get('/users?__proto__[polluted]=true'), 400);
+      expectProblem(await http().get('/users?constructor=x'), 400);
+    });
+  });
+});
