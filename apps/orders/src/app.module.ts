@@ -13,7 +13,14 @@ export class OrdersAppModule {
       module: OrdersAppModule,
       global: true,
       imports: [
-        OperationsModule.forRoot('orders', config),
+        OperationsModule.forRoot(
+          {
+            name: 'orders',
+            description:
+              "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
+          },
+          config,
+        ),
         UsersClientModule,
         OrdersModule,
       ],

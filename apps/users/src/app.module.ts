@@ -10,7 +10,17 @@ export class UsersAppModule {
     return {
       module: UsersAppModule,
       global: true,
-      imports: [OperationsModule.forRoot('users', config), UsersModule],
+      imports: [
+        OperationsModule.forRoot(
+          {
+            name: 'users',
+            description:
+              'Keeps users: get one, create one, list them. Ids are handed out by the service; emails are unique, ignoring case.',
+          },
+          config,
+        ),
+        UsersModule,
+      ],
       providers: [{ provide: UsersConfig, useValue: config }],
       exports: [UsersConfig],
     };

@@ -1,4 +1,6 @@
 import { SkipThrottle } from '@nestjs/throttler';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from './api-docs';
 import {
   Controller,
   Get,
@@ -26,6 +28,7 @@ export interface ReadinessIndicators {
   indicators(): HealthIndicatorFunction[];
 }
 
+@ApiTags('operations')
 @SkipThrottle()
 @Controller('health')
 export class HealthController {
@@ -40,6 +43,8 @@ export class HealthController {
 
   /** The process is up and serving HTTP. Checks nothing else, so it never fails for a dependency. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process serves HTTP' })
+  @ApiOkResponse({ description: 'Alive' })
   live(): HealthCheckResult {
     return { status: 'ok', info: {}, error: {}, details: {} };
   }
@@ -49,7 +54,10 @@ export class HealthController {
    * so a load balancer learns it within one probe.
    */
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: ready for traffic' })
+  @ApiOkResponse({ description: 'Ready; the body reports each check' })
+  @ApiProblems({ 503: 'Starting or draining; the checks are under health' })
   async ready(): Promise<HealthCheckResult> {
     const ready = this.lifecycle.state === 'ready';
     try {

@@ -13,7 +13,8 @@ import { Logger } from 'nestjs-pino';
 import type { HttpLogger } from 'pino-http';
 import { Lifecycle } from './lifecycle';
 import { HttpMetrics } from './metrics';
-import { HTTP_LOGGER } from './operations.module';
+import { HTTP_LOGGER, SERVICE_INFO, ServiceInfo } from './operations.module';
+import { setupApiDocs } from './api-docs';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { ProblemException } from './problem.exception';
 import { requestContextMiddleware } from './request-context';
@@ -68,6 +69,8 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   express.use(refusePrototypeKeys);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
+  const service = app.get<ServiceInfo>(SERVICE_INFO);
+  setupApiDocs(app, service.name, service.description);
   return app;
 }
 

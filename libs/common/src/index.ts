@@ -1,3 +1,4 @@
+export * from './api-docs';
 export * from './config';
 export * from './health.controller';
 export * from './http-app';

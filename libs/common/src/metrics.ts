@@ -1,5 +1,11 @@
 import { SkipThrottle } from '@nestjs/throttler';
 import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
   Controller,
   Get,
   Header,
@@ -55,6 +61,7 @@ export class HttpMetrics {
   };
 }
 
+@ApiTags('operations')
 @SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
@@ -62,6 +69,9 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text exposition format' })
   async metrics(
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {

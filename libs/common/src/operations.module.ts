@@ -16,6 +16,14 @@ import {
 import { ServiceConfig } from './service.config';
 
 export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
+export const SERVICE_INFO = Symbol('SERVICE_INFO');
+
+export interface ServiceInfo {
+  /** `users`, `orders`: in logs, metrics, traces and the API docs. */
+  name: string;
+  /** One paragraph for the API docs. */
+  description: string;
+}
 
 /**
  * What makes a service operable, the same in both apps: JSON logs with request ids, Prometheus
@@ -24,8 +32,8 @@ export const HTTP_LOGGER = Symbol('HTTP_LOGGER');
  */
 @Module({})
 export class OperationsModule {
-  static forRoot(service: string, config: ServiceConfig): DynamicModule {
-    const httpLogger = createHttpLogger(service, config);
+  static forRoot(service: ServiceInfo, config: ServiceConfig): DynamicModule {
+    const httpLogger = createHttpLogger(service.name, config);
     return {
       module: OperationsModule,
       global: true,
@@ -42,8 +50,12 @@ export class OperationsModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: ServiceConfig, useValue: config },
+        { provide: SERVICE_INFO, useValue: service },
         { provide: HTTP_LOGGER, useValue: httpLogger },
-        { provide: METRICS_REGISTRY, useValue: createMetricsRegistry(service) },
+        {
+          provide: METRICS_REGISTRY,
+          useValue: createMetricsRegistry(service.name),
+        },
         HttpMetrics,
         Lifecycle,
         {
@@ -56,6 +68,7 @@ export class OperationsModule {
           : []),
       ],
       exports: [
+        SERVICE_INFO,
         IdempotencyStore,
         IdempotencyInterceptor,
         ServiceConfig,

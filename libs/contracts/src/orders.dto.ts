@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsInt,
   IsNotEmpty,
@@ -15,12 +16,24 @@ export const PRODUCT_MAX_LENGTH = 200;
 
 /** Body of `POST /orders`. `user_id` must be a JSON integer: `"2"` or `2.5` is refused. */
 export class CreateOrderDto {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'A user the users service knows',
+    example: 2,
+  })
   @Max(Number.MAX_SAFE_INTEGER)
   @Min(1)
   @IsInt()
   @IsRequired()
   user_id: number;
 
+  @ApiProperty({
+    description: 'Trimmed; not blank',
+    minLength: 1,
+    maxLength: PRODUCT_MAX_LENGTH,
+    example: 'Tablet',
+  })
   @Trim()
   @MaxLength(PRODUCT_MAX_LENGTH)
   @IsNotEmpty()
@@ -31,27 +44,52 @@ export class CreateOrderDto {
 
 /** Body of `GET /orders/:id`: the seed's, with `user` null when the users app no longer knows the user. */
 export class OrderDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
+
+  @ApiProperty({ example: 'Laptop' })
   product: string;
+
+  @ApiProperty({
+    type: UserDto,
+    nullable: true,
+    description:
+      'As the users service knows the user now; null if it no longer does',
+  })
   user: UserDto | null;
 }
 
 /** Body of a 201 from `POST /orders`. */
 export class OrderCreatedDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
   order_id: number;
 }
 
 /** One item of `GET /orders`; the user is not embedded, so listing never calls the users app. */
 export class OrderListItemDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   order_id: number;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
+
+  @ApiProperty({ example: 'Laptop' })
   product: string;
 }
 
-export type OrderListDto = PageDto<OrderListItemDto>;
+/** Body of `GET /orders`. */
+export class OrderListDto extends PageDto {
+  @ApiProperty({ type: [OrderListItemDto] })
+  items: OrderListItemDto[];
+}
 
 /** Query of `GET /orders`. */
 export class ListOrdersQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: "Only this user's orders",
+  })
   @IsOptional()
   @QueryInt()
   @Max(Number.MAX_SAFE_INTEGER)

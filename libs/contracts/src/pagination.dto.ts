@@ -1,10 +1,19 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { QueryInt } from './transforms';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 100;
 
+/** `?limit=&offset=` of the list routes. */
 export class PageQueryDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_PAGE_LIMIT,
+    default: DEFAULT_PAGE_LIMIT,
+    description: 'How many items to return',
+  })
   @IsOptional()
   @QueryInt()
   @Max(MAX_PAGE_LIMIT)
@@ -12,6 +21,12 @@ export class PageQueryDto {
   @IsInt()
   limit: number = DEFAULT_PAGE_LIMIT;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    description: 'How many items to skip, in id order',
+  })
   @IsOptional()
   @QueryInt()
   @Max(Number.MAX_SAFE_INTEGER)
@@ -20,9 +35,18 @@ export class PageQueryDto {
   offset: number = 0;
 }
 
-export interface PageDto<T> {
-  items: T[];
+/** The members every list answer has besides its items. */
+export class PageDto {
+  @ApiProperty({
+    type: 'integer',
+    description: 'How many items there are in all',
+    example: 2,
+  })
   total: number;
+
+  @ApiProperty({ type: 'integer', example: DEFAULT_PAGE_LIMIT })
   limit: number;
+
+  @ApiProperty({ type: 'integer', example: 0 })
   offset: number;
 }

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { PageDto } from './pagination.dto';
 import { IsRequired, Trim } from './transforms';
@@ -8,6 +9,12 @@ export const EMAIL_MAX_LENGTH = 254;
 
 /** Body of `POST /users`. */
 export class CreateUserDto {
+  @ApiProperty({
+    description: 'Trimmed; not blank',
+    minLength: 1,
+    maxLength: USER_NAME_MAX_LENGTH,
+    example: 'Charlie',
+  })
   @Trim()
   @MaxLength(USER_NAME_MAX_LENGTH)
   @IsNotEmpty()
@@ -15,6 +22,12 @@ export class CreateUserDto {
   @IsRequired()
   name: string;
 
+  @ApiProperty({
+    format: 'email',
+    maxLength: EMAIL_MAX_LENGTH,
+    description: 'Unique among users, ignoring case',
+    example: 'charlie@example.com',
+  })
   @IsEmail()
   @MaxLength(EMAIL_MAX_LENGTH)
   @IsString()
@@ -27,11 +40,13 @@ export class CreateUserDto {
  * sends against it, so its rules are about the wire shape, not about what a new user may be.
  */
 export class UserDto {
+  @ApiProperty({ example: 'Alice' })
   @IsNotEmpty()
   @IsString()
   @IsRequired()
   name: string;
 
+  @ApiProperty({ example: 'alice@example.com' })
   @IsNotEmpty()
   @IsString()
   @IsRequired()
@@ -40,14 +55,24 @@ export class UserDto {
 
 /** Body of a 201 from `POST /users`. */
 export class UserCreatedDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
   user_id: number;
 }
 
 /** One item of `GET /users`. */
 export class UserListItemDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
+
+  @ApiProperty({ example: 'Alice' })
   name: string;
+
+  @ApiProperty({ example: 'alice@example.com' })
   email: string;
 }
 
-export type UserListDto = PageDto<UserListItemDto>;
+/** Body of `GET /users`. */
+export class UserListDto extends PageDto {
+  @ApiProperty({ type: [UserListItemDto] })
+  items: UserListItemDto[];
+}

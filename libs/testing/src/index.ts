@@ -5,3 +5,4 @@ export * from './test-app';
 export * from './test-config';
 export * from './prometheus';
 export * from './logs';
+export * from './openapi';

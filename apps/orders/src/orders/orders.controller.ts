@@ -1,5 +1,11 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
-import { Idempotent, IdParam } from '@app/common';
+import {
+  ApiCommonProblems,
+  ApiIdParam,
+  ApiProblems,
+  Idempotent,
+  IdParam,
+} from '@app/common';
 import {
   CreateOrderDto,
   ListOrdersQueryDto,
@@ -7,13 +13,39 @@ import {
   OrderDto,
   OrderListDto,
 } from '@app/contracts';
+import {
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { OrdersService } from './orders.service';
 
+/** What a route that asks the users service may answer when that fails. */
+const USERS_SERVICE_PROBLEMS = {
+  502: 'The users service answered something unusable (5xx, not JSON, not a user)',
+  503: 'The users service is unreachable, its circuit is open, or too many calls to it are in flight; see Retry-After',
+  504: 'The users service did not answer within USERS_SERVICE_TIMEOUT_MS',
+};
+
+@ApiTags('orders')
+@ApiCommonProblems()
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get(':id')
+  @ApiOperation({
+    summary: 'Get an order with its user',
+    description: 'The user is fetched from the users service on every request.',
+  })
+  @ApiIdParam('The order id')
+  @ApiOkResponse({ type: OrderDto })
+  @ApiProblems({
+    400: 'The id is not a positive integer',
+    404: 'No order has this id',
+    ...USERS_SERVICE_PROBLEMS,
+  })
   async get(@IdParam() id: number): Promise<OrderDto> {
     const { order, user } = await this.orders.get(id);
     return { user_id: order.userId, product: order.product, user };
@@ -21,12 +53,33 @@ export class OrdersController {
 
   @Post()
   @Idempotent()
+  @ApiOperation({
+    summary: 'Create an order',
+    description: 'The users service is asked first whether the user exists.',
+  })
+  @ApiCreatedResponse({ type: OrderCreatedDto })
+  @ApiProblems({
+    400: 'A field is missing, wrong or unknown, or the body is not a JSON object',
+    409: 'A request with this Idempotency-Key is still running',
+    413: 'The body is over 100 kB',
+    415: 'The body is not JSON',
+    422: 'The users service does not know user_id; or this Idempotency-Key was used with a different request',
+    ...USERS_SERVICE_PROBLEMS,
+  })
   async create(@Body() body: CreateOrderDto): Promise<OrderCreatedDto> {
     const order = await this.orders.create(body);
     return { order_id: order.id };
   }
 
   @Get()
+  @ApiOperation({
+    summary: "List orders in id order, optionally one user's",
+    description: 'Never calls the users service.',
+  })
+  @ApiOkResponse({ type: OrderListDto })
+  @ApiProblems({
+    400: 'limit, offset or user_id is out of range, or the query has an unknown key',
+  })
   async list(@Query() query: ListOrdersQueryDto): Promise<OrderListDto> {
     const { items, total } = await this.orders.list({
       userId: query.user_id,

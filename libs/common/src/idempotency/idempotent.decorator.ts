@@ -1,6 +1,17 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 
 /** Accepts an `Idempotency-Key` on this route (see IdempotencyInterceptor). */
 export const Idempotent = () =>
-  applyDecorators(UseInterceptors(IdempotencyInterceptor));
+  applyDecorators(
+    UseInterceptors(IdempotencyInterceptor),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Makes a retry safe: the same key with the same body replays the first answer ' +
+        '(with Idempotent-Replayed: true) instead of creating again. Remembered 24 h.',
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    }),
+  );

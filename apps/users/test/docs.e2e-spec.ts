@@ -1,0 +1,124 @@
+import { INestApplication } from '@nestjs/common';
+import {
+  createTestApp,
+  documentedStatuses,
+  servedRoutes,
+  testConfig,
+  validOpenApiDocument,
+} from '@app/testing';
+import type { OpenAPIV3 } from 'openapi-types';
+import request from 'supertest';
+import { UsersAppModule } from '../src/app.module';
+import { UsersConfig } from '../src/users.config';
+
+describe('users API docs (e2e)', () => {
+  let app: INestApplication;
+  let document: OpenAPIV3.Document;
+
+  beforeAll(async () => {
+    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    document = await validOpenApiDocument(app);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const page = await request(app.getHttpServer()).get('/docs').expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('swagger-ui');
+    await request(app.getHttpServer())
+      .get('/docs/swagger-ui-init.js')
+      .expect(200);
+  });
+
+  it('lists every route with every status it can answer', () => {
+    expect(documentedStatuses(document)).toEqual({
+      'GET /health/live': ['200'],
+      'GET /health/ready': ['200', '503'],
+      'GET /metrics': ['200'],
+      'GET /users/{id}': ['200', '400', '404', '429', '500'],
+      'POST /users': ['201', '400', '409', '413', '415', '422', '429', '500'],
+      'GET /users': ['200', '400', '429', '500'],
+    });
+  });
+
+  it('documents every route the app serves', () => {
+    const documented = Object.keys(documentedStatuses(document));
+    const served = servedRoutes(app).filter(
+      (route) => !/ \/(docs|openapi)/.test(route),
+    );
+    expect(documented.sort()).toEqual(served.sort());
+  });
+
+  it('describes errors as problem+json from the contracts', () => {
+    const error = (
+      document.paths['/users/{id}']!.get!.responses[
+        '404'
+      ] as OpenAPIV3.ResponseObject
+    ).content!;
+    expect(error).toEqual({
+      'application/problem+json': {
+        schema: { $ref: '#/components/schemas/ProblemDetailsDto' },
+      },
+    });
+    const schema = document.components!.schemas!
+      .ProblemDetailsDto as OpenAPIV3.SchemaObject;
+    expect(schema.required).toEqual(['type', 'title', 'status', 'detail']);
+    expect(Object.keys(schema.properties!)).toEqual(
+      expect.arrayContaining(['errors', 'request_id']),
+    );
+  });
+
+  it('takes bodies and answers from the contracts DTOs, with their rules', () => {
+    const schemas = document.components!.schemas as Record<
+      string,
+      OpenAPIV3.SchemaObject
+    >;
+    expect(schemas.CreateUserDto).toMatchObject({
+      required: ['name', 'email'],
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 100 },
+        email: { type: 'string', format: 'email', maxLength: 254 },
+      },
+    });
+    expect(schemas.UserDto.required).toEqual(['name', 'email']);
+    expect(schemas.UserListDto.required).toEqual(
+      expect.arrayContaining(['items', 'total', 'limit', 'offset']),
+    );
+  });
+
+  it('documents the Idempotency-Key header on POST /users', () => {
+    const parameters = document.paths['/users']!.post!
+      .parameters as OpenAPIV3.ParameterObject[];
+    expect(parameters).toContainEqual(
+      expect.objectContaining({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      }),
+    );
+  });
+
+  it('documents the id and the paging parameters', () => {
+    const id = (
+      document.paths['/users/{id}']!.get!
+        .parameters as OpenAPIV3.ParameterObject[]
+    )[0];
+    expect(id).toMatchObject({
+      name: 'id',
+      in: 'path',
+      required: true,
+      schema: { type: 'integer', minimum: 1 },
+    });
+    const paging = (
+      document.paths['/users']!.get!.parameters as OpenAPIV3.ParameterObject[]
+    ).map((p) => [p.name, p.in, p.required]);
+    expect(paging).toEqual([
+      ['limit', 'query', false],
+      ['offset', 'query', false],
+    ]);
+  });
+});

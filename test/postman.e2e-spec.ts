@@ -1,0 +1,61 @@
+import { startTestApp, testConfig } from '@app/testing';
+import { INestApplication } from '@nestjs/common';
+import newman, { NewmanRunSummary } from 'newman';
+import { join } from 'node:path';
+import { OrdersAppModule } from '../apps/orders/src/app.module';
+import { OrdersConfig } from '../apps/orders/src/orders.config';
+import { UsersAppModule } from '../apps/users/src/app.module';
+import { UsersConfig } from '../apps/users/src/users.config';
+
+const COLLECTION = join(
+  __dirname,
+  '..',
+  'postman',
+  'users-orders.postman_collection.json',
+);
+
+/** The Postman collection, run by newman against both apps, so that it cannot rot. */
+describe('the Postman collection', () => {
+  let users: INestApplication;
+  let orders: INestApplication;
+  let usersUrl: string;
+  let ordersUrl: string;
+
+  beforeAll(async () => {
+    ({ app: users, url: usersUrl } = await startTestApp(
+      UsersAppModule.forRoot(testConfig(UsersConfig)),
+    ));
+    ({ app: orders, url: ordersUrl } = await startTestApp(
+      OrdersAppModule.forRoot(
+        testConfig(OrdersConfig, { USERS_SERVICE_URL: usersUrl }),
+      ),
+    ));
+  });
+
+  afterAll(async () => {
+    await orders?.close();
+    await users?.close();
+  });
+
+  it('passes every one of its tests against freshly started apps', async () => {
+    const summary = await new Promise<NewmanRunSummary>((resolve, reject) =>
+      newman.run(
+        {
+          collection: COLLECTION,
+          envVar: [
+            { key: 'users_url', value: usersUrl },
+            { key: 'orders_url', value: ordersUrl },
+          ],
+          reporters: [],
+        },
+        (error, result) => (error ? reject(error) : resolve(result)),
+      ),
+    );
+    const { requests, assertions } = summary.run.stats;
+    expect(
+      summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`),
+    ).toEqual([]);
+    expect(requests).toMatchObject({ total: 7, failed: 0 });
+    expect(assertions).toMatchObject({ total: 7, failed: 0 });
+  });
+});
