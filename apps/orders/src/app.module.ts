@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { OperationsModule, READINESS_INDICATORS } from '@app/common';
+import { PlatformModule, READINESS_INDICATORS } from '@app/common';
 import { OrdersConfig } from './orders.config';
 import { OrdersModule } from './orders/orders.module';
 import { UsersClientModule } from './users-client/users-client.module';
@@ -13,7 +13,7 @@ export class OrdersAppModule {
       module: OrdersAppModule,
       global: true,
       imports: [
-        OperationsModule.forRoot(
+        PlatformModule.forRoot(
           {
             name: 'orders',
             description:

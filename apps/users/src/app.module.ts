@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { OperationsModule } from '@app/common';
+import { PlatformModule } from '@app/common';
 import { UsersConfig } from './users.config';
 import { UsersModule } from './users/users.module';
 
@@ -11,7 +11,7 @@ export class UsersAppModule {
       module: UsersAppModule,
       global: true,
       imports: [
-        OperationsModule.forRoot(
+        PlatformModule.forRoot(
           {
             name: 'users',
             description:

@@ -13,7 +13,7 @@ import { Logger } from 'nestjs-pino';
 import type { HttpLogger } from 'pino-http';
 import { Lifecycle } from './lifecycle';
 import { HttpMetrics } from './metrics';
-import { HTTP_LOGGER, SERVICE_INFO, ServiceInfo } from './operations.module';
+import { HTTP_LOGGER, SERVICE_INFO, ServiceInfo } from './platform.module';
 import { setupApiDocs } from './api-docs';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { ProblemException } from './problem.exception';

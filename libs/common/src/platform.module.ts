@@ -26,16 +26,17 @@ export interface ServiceInfo {
 }
 
 /**
- * What makes a service operable, the same in both apps: JSON logs with request ids, Prometheus
- * metrics, liveness and readiness, and a shutdown that drains. The app's config is provided as
- * `ServiceConfig` too, so this module reads the shared settings without knowing the app.
+ * What every service of ours has, the same in both apps: JSON logs with request ids, Prometheus
+ * metrics, liveness and readiness, a shutdown that drains, the Idempotency-Key store and, when
+ * asked for, rate limiting. The app's config is provided as `ServiceConfig` too, so this module
+ * reads the shared settings without knowing the app.
  */
 @Module({})
-export class OperationsModule {
+export class PlatformModule {
   static forRoot(service: ServiceInfo, config: ServiceConfig): DynamicModule {
     const httpLogger = createHttpLogger(service.name, config);
     return {
-      module: OperationsModule,
+      module: PlatformModule,
       global: true,
       imports: [
         // The request logger runs first of all middleware (see configureHttpApp), so even a
