@@ -114,8 +114,11 @@ describe('logs of a built app (real process)', () => {
     );
   });
 
-  it('writes human-readable lines when NODE_ENV is not production', async () => {
-    await startUsers({ NODE_ENV: 'development' });
+  it('writes human-readable lines when NODE_ENV is not production, with source maps on as nest start runs it', async () => {
+    await startUsers({
+      NODE_ENV: 'development',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
     await fetch(`${users!.url}/users/1`, {
       headers: { 'x-request-id': 'pretty-1' },
     });

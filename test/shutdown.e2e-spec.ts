@@ -160,4 +160,17 @@ describe('graceful shutdown of a built app (real process, real signal)', () => {
     await expect(outcome(`${app.url}/health/ready`)).resolves.toBe(503);
     await expect(app.exited).resolves.toBe(0);
   });
+
+  it('stops at once, with exit code 1, on a second signal during the drain', async () => {
+    const port = await freePort();
+    app = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '20000',
+    });
+    app.process.kill('SIGINT');
+    await sleep(100);
+    await expect(outcome(`${app.url}/health/ready`)).resolves.toBe(503);
+    app.process.kill('SIGINT');
+    await expect(app.exited).resolves.toBe(1);
+  });
 });

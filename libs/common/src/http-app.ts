@@ -84,7 +84,8 @@ export async function createHttpApp(
 
 /**
  * Listens, and on SIGTERM or SIGINT shuts down in order (see `Lifecycle`) and exits 0. The whole
- * shutdown is bounded: if it hangs past drain + timeout + 5 s, the process exits 1.
+ * shutdown is bounded: if it hangs past drain + timeout + 5 s, the process exits 1. A second
+ * signal (a second Ctrl-C) stops at once, with exit code 1.
  */
 export async function runHttpApp(
   app: INestApplication,
@@ -95,7 +96,9 @@ export async function runHttpApp(
   const { SHUTDOWN_DRAIN_MS, SHUTDOWN_TIMEOUT_MS } = app.get(ServiceConfig);
   let shuttingDown = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      process.exit(1);
+    }
     shuttingDown = true;
     setTimeout(
       () => process.exit(1),
@@ -146,8 +149,11 @@ const apiHeaders = helmet({
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   },
 });
-// Swagger UI is a page: it loads its own scripts, styles and images.
-const docsHeaders = helmet();
+// Swagger UI is a page: it loads its own scripts, styles and images. Over the plain HTTP the
+// services speak, upgrading those loads to HTTPS would break the page.
+const docsHeaders = helmet({
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+});
 
 function securityHeaders(
   request: Request,

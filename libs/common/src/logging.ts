@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-context';
@@ -16,6 +17,7 @@ export function createHttpLogger(
   service: string,
   config: ServiceConfig,
 ): HttpLogger {
+  const pretty = prettyTarget(config);
   const logger = pino({
     level: config.LOG_LEVEL,
     base: { service },
@@ -25,10 +27,12 @@ export function createHttpLogger(
       'req.headers.cookie',
       'res.headers["set-cookie"]',
     ],
-    ...(config.NODE_ENV !== 'production' &&
-      config.LOG_LEVEL !== 'silent' && {
-        transport: { target: 'pino-pretty', options: { singleLine: true } },
-      }),
+    ...(pretty && {
+      transport: {
+        target: pretty,
+        options: { singleLine: true },
+      },
+    }),
   });
   return pinoHttp({
     logger,
@@ -80,6 +84,21 @@ function requestFields(
 }
 
 const requestTraceIds = new WeakMap<IncomingMessage, string | undefined>();
+
+/**
+ * pino-pretty, by absolute path, when lines should be human-readable: outside production, when
+ * anything is logged, and where it is installed (it is a dev dependency). pino would otherwise
+ * resolve the name from its caller's file, which under source maps is a `webpack://` path.
+ */
+function prettyTarget(config: ServiceConfig): string | undefined {
+  if (config.NODE_ENV === 'production' || config.LOG_LEVEL === 'silent')
+    return undefined;
+  try {
+    return createRequire(__filename).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+}
 
 function traceFields(): { trace_id?: string; span_id?: string } {
   const context = trace.getActiveSpan()?.spanContext();
