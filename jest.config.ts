@@ -19,6 +19,12 @@ const base: Config = {
   testEnvironment: 'node',
 };
 
+/** The e2e projects: real HTTP on loopback, stand-in servers, spawned processes. */
+const e2e: Config = {
+  ...base,
+  setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts'],
+};
+
 const config: Config = {
   collectCoverageFrom: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],
   coverageDirectory: './coverage',
@@ -29,20 +35,19 @@ const config: Config = {
       testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'],
     },
     {
-      ...base,
+      ...e2e,
       displayName: 'users-e2e',
       testMatch: ['<rootDir>/apps/users/test/**/*.e2e-spec.ts'],
     },
     {
-      ...base,
+      ...e2e,
       displayName: 'orders-e2e',
       testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
     },
     {
-      ...base,
+      ...e2e,
       displayName: 'cross-service-e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts'],
     },
   ],
 };

@@ -1,2 +1,3 @@
-// These suites start real processes; a slow machine must not fail them on jest's 5 s default.
+// The e2e suites wait on real servers, processes and timeouts: a slow or busy machine must not
+// fail them on jest's 5 s default. Each test still bounds what it measures itself.
 jest.setTimeout(30_000);
