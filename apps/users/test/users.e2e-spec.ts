@@ -4,6 +4,7 @@ import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
+import { USERS_REPOSITORY } from '../src/users/users.tokens';
 
 describe('users app (e2e)', () => {
   let app: INestApplication<App>;
@@ -348,5 +349,34 @@ describe('users app (e2e)', () => {
       expectProblem(response, 405);
       expect(response.headers.allow).toBe('GET, HEAD, POST');
     });
+  });
+});
+
+describe('users app, when something unexpected breaks (e2e)', () => {
+  it('answers a generic 500 problem, with nothing of the fault in the body', async () => {
+    const app = await createTestApp(
+      UsersAppModule.forRoot(testConfig(UsersConfig)),
+      (builder) =>
+        builder.overrideProvider(USERS_REPOSITORY).useValue({
+          findById: () =>
+            Promise.reject(
+              new Error('disk on fire at /var/lib/users/secret.db'),
+            ),
+        }),
+    );
+    try {
+      const response = await request(app.getHttpServer()).get('/users/1');
+      expectProblem(response, 500);
+      expect(response.body).toEqual({
+        type: 'about:blank',
+        title: 'Internal Server Error',
+        status: 500,
+        detail: 'The server could not complete the request.',
+        request_id: expect.any(String),
+      });
+      expect(response.text).not.toMatch(/disk|secret|users\.db/);
+    } finally {
+      await app.close();
+    }
   });
 });

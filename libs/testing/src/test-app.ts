@@ -1,15 +1,20 @@
 import { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { configureHttpApp, httpAppOptions } from '@app/common';
 import type { AddressInfo } from 'node:net';
 
-/** Boots a module the way `main.ts` does (same options, same setup), without listening. */
+/**
+ * Boots a module the way `main.ts` does (same options, same setup), without listening. `adjust`
+ * may override providers, to put a fault where no request could.
+ */
 export async function createTestApp(
   module: Type | DynamicModule,
+  adjust: (builder: TestingModuleBuilder) => TestingModuleBuilder = (builder) =>
+    builder,
 ): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [module],
-  }).compile();
+  const moduleRef = await adjust(
+    Test.createTestingModule({ imports: [module] }),
+  ).compile();
   const app = configureHttpApp(moduleRef.createNestApplication(httpAppOptions));
   await app.init();
   return app;
