@@ -34,8 +34,20 @@ export function documentedStatuses(
   return routes;
 }
 
+/** Asserts the document lists exactly the routes the app serves (its own docs routes aside). */
+export function expectEveryServedRouteDocumented(
+  app: INestApplication,
+  document: OpenAPIV3.Document,
+): void {
+  const documented = Object.keys(documentedStatuses(document)).sort();
+  const served = servedRoutes(app).filter(
+    (route) => !/ \/(docs|openapi)/.test(route),
+  );
+  expect(documented).toEqual(served.sort());
+}
+
 /** `METHOD /path` of every endpoint the app serves, from Express's route table, `{id}` style. */
-export function servedRoutes(app: INestApplication): string[] {
+function servedRoutes(app: INestApplication): string[] {
   const router = (
     app.getHttpAdapter().getInstance() as { router: { stack: RouteLayer[] } }
   ).router;
