@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-context';
 import type { ServiceConfig } from './service.config';
@@ -64,8 +64,6 @@ export function createHttpLogger(
     customErrorMessage: () => 'request failed',
   });
 }
-
-export type { Logger };
 
 function requestFields(
   request: IncomingMessage,
