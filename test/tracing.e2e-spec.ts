@@ -132,12 +132,17 @@ describe('W3C trace context across the hop (built orders app, real process)', ()
     const trace = otlp.spans.filter((s) => s.traceId === TRACE_ID);
     const byScope = (scope: string) =>
       trace.filter((s) => s.scope.endsWith(scope)).map((s) => s.name);
-    expect(byScope('instrumentation-http')).toEqual(
-      expect.arrayContaining(['GET /orders/:id', 'GET']),
+    expect(byScope('instrumentation-http')).toEqual(['GET /orders/:id']);
+    // The call to users: a client span, whose id is the parent users is sent.
+    expect(byScope('instrumentation-undici')).toEqual(['GET']);
+    const client = trace.find((s) =>
+      s.scope.endsWith('instrumentation-undici'),
+    )!;
+    expect(users!.requests[0].headers.traceparent).toBe(
+      `00-${TRACE_ID}-${client.spanId}-01`,
     );
-    expect(byScope('instrumentation-express')).toEqual(
-      expect.arrayContaining(['request handler']),
-    );
+    // Express: the route's handler only, no span per middleware layer.
+    expect(byScope('instrumentation-express')).toEqual(['request handler']);
     expect(byScope('instrumentation-nestjs-core')).toEqual(
       expect.arrayContaining(['OrdersController.get']),
     );

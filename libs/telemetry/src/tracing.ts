@@ -1,54 +1,41 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
-import {
-  Nest12Instrumentation,
-  requireInstrumentedModules,
-} from './nest-instrumentation';
-
-type SdkConfiguration = NonNullable<ConstructorParameters<typeof NodeSDK>[0]>;
+import { installContextPropagation } from './trace-context';
 
 /**
- * The Node SDK with the HTTP, Express and NestJS instrumentations. Spans leave the process only
- * when OTEL_EXPORTER_OTLP_ENDPOINT names a collector (the exporter reads the other OTEL_EXPORTER_*
- * variables itself); without one, a no-op processor still gives every request a real trace id,
- * which the logs carry and the call to users propagates.
+ * Whether spans leave the process: a collector is named and the SDK is not disabled. Only then
+ * is a span worth its cost; without it, requests still continue or start a W3C trace, log its id
+ * and pass it on (see requestTraceContext).
  */
-export function tracingConfiguration(
-  serviceName: string,
-  env: NodeJS.ProcessEnv = process.env,
-): SdkConfiguration {
-  return {
-    serviceName,
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) =>
-          /^\/(health|metrics)\b/.test(request.url ?? ''),
-      }),
-      new ExpressInstrumentation(),
-      new Nest12Instrumentation(),
-    ],
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT
-      ? { traceExporter: new OTLPTraceExporter() }
-      : { spanProcessors: [new NoopSpanProcessor()] }),
-    // Traces only: no OTel metrics (Prometheus has them) and no OTel log export (pino has them).
-    metricReaders: [],
-    logRecordProcessors: [],
-  };
+export function exportsTraces(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true' &&
+    Boolean(
+      env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    )
+  );
 }
 
-let sdk: NodeSDK | undefined;
+let stop: () => Promise<void> = async () => undefined;
 
-/** Call before anything loads http, express or Nest: see each app's tracing.ts. */
-export function startTracing(serviceName: string): void {
-  sdk = new NodeSDK(tracingConfiguration(serviceName));
-  sdk.start();
-  requireInstrumentedModules();
+/**
+ * Call before anything loads http, express or Nest: see each app's tracing.ts. With an exporter,
+ * the OpenTelemetry SDK and its instrumentations; without one, only what carries a trace through
+ * the process and on to users: the context manager and the W3C propagator. The SDK is loaded only
+ * when used, so a process that exports nothing does not pay its memory or start-up time either.
+ */
+export function startTracing(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  if (exportsTraces(env)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startSdk } = require('./sdk') as typeof import('./sdk');
+    stop = startSdk(serviceName);
+    return;
+  }
+  installContextPropagation();
 }
 
 /** Flushes spans not yet exported; the last step of a shutdown. */
-export async function stopTracing(): Promise<void> {
-  await sdk?.shutdown();
+export function stopTracing(): Promise<void> {
+  return stop();
 }
