@@ -7,19 +7,16 @@ import {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import type { HttpLogger } from 'pino-http';
 import { Lifecycle } from './lifecycle';
+import type { HttpLogger } from './logging';
 import { HttpMetrics } from './metrics';
 import { HTTP_LOGGER, SERVICE_INFO, ServiceInfo } from './platform.module';
+import { installContextPropagation } from '@app/telemetry';
 import { setupApiDocs } from './api-docs';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { requestContextMiddleware } from './request-context';
-import {
-  JSON_TYPES,
-  refusePrototypeKeys,
-  requireJsonBody,
-  requireJsonObject,
-} from './request-guards';
+import { inSequence } from './middleware';
+import { requestGuards } from './request-guards';
 import { securityHeaders } from './security-headers';
 import { ServiceConfig } from './service.config';
 import { createValidationPipe } from './validation';
@@ -41,6 +38,8 @@ export const httpAppOptions: NestApplicationOptions = {
  * metrics come before the body parser, so that a body it refuses is still logged and counted.
  */
 export function configureHttpApp<T extends INestApplication>(app: T): T {
+  // main.ts has done this already (see startTracing); a test app gets the same.
+  installContextPropagation();
   const express = app as unknown as NestExpressApplication;
   app.useLogger(app.get(Logger));
   const config = app.get(ServiceConfig);
@@ -60,14 +59,15 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
       maxAge: 600,
     });
   }
-  express.use(app.get(Lifecycle).middleware);
-  express.use(app.get<HttpLogger>(HTTP_LOGGER));
-  express.use(requestContextMiddleware);
-  express.use(app.get(HttpMetrics).middleware);
-  express.use(requireJsonBody);
-  express.useBodyParser('json', { limit: BODY_LIMIT, type: JSON_TYPES });
-  express.use(requireJsonObject);
-  express.use(refusePrototypeKeys);
+  express.use(
+    inSequence(
+      app.get(Lifecycle).middleware,
+      requestContextMiddleware,
+      app.get<HttpLogger>(HTTP_LOGGER).middleware,
+      app.get(HttpMetrics).middleware,
+    ),
+  );
+  express.use(requestGuards(BODY_LIMIT));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   const service = app.get<ServiceInfo>(SERVICE_INFO);

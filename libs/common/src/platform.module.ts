@@ -39,11 +39,13 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       imports: [
-        // The request logger runs first of all middleware (see configureHttpApp), so even a
-        // body the parser refuses is logged; nestjs-pino only binds it to the request here.
+        // Nest's own logs go to our pino logger. nestjs-pino binds no middleware: our request
+        // logger runs first of all middleware (see configureHttpApp), so even a body the parser
+        // refuses is logged, and lines get the request's id from its context, not a child logger.
         LoggerModule.forRoot({
           pinoHttp: { logger: httpLogger.logger },
           useExisting: true,
+          forRoutes: [],
         }),
         TerminusModule.forRoot({ logger: false }),
         ...rateLimiting(config),

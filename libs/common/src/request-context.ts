@@ -1,15 +1,30 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, createContextKey, trace } from '@opentelemetry/api';
+import { requestTraceContext } from '@app/telemetry';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-interface RequestContext {
-  requestId: string;
+/** The ids every log line of a request carries. */
+export interface LogFields {
+  request_id: string;
+  trace_id?: string;
+  span_id?: string;
 }
 
-const storage = new AsyncLocalStorage<RequestContext>();
+interface RequestContext {
+  requestId: string;
+  logFields: LogFields;
+}
+
+// Kept in the request's OpenTelemetry context, beside its trace: one async context per request.
+const REQUEST_CONTEXT = createContextKey('users-orders request context');
+
+function currentContext(): RequestContext | undefined {
+  return context.active().getValue(REQUEST_CONTEXT) as
+    RequestContext | undefined;
+}
 
 /** A client's request id if it is sane (at most 128 of `[A-Za-z0-9._-]`), else a new UUID. */
 export function requestIdFor(header: string | string[] | undefined): string {
@@ -20,22 +35,40 @@ export function requestIdFor(header: string | string[] | undefined): string {
 
 /** The id of the request being served, wherever in its handling this runs. */
 export function currentRequestId(): string | undefined {
-  return storage.getStore()?.requestId;
+  return currentContext()?.requestId;
 }
 
-/** The id the request logger gave this request (see createHttpLogger). */
+/** The request's id and trace ids, for its log lines; undefined outside a request. */
+export function currentLogFields(): LogFields | undefined {
+  return currentContext()?.logFields;
+}
+
+/** The id the request got (see requestContextMiddleware). */
 export function requestIdOf(request: Request): string | undefined {
   return typeof request.id === 'string' ? request.id : undefined;
 }
 
-/** Runs the rest of the request inside its context, so calls to other services can pass the id on. */
+/**
+ * Gives the request its id (the client's `X-Request-Id` if sane, else a new UUID), echoes it in
+ * the response, and runs the rest of the request inside its context: its trace (see
+ * requestTraceContext) and its ids, so that log lines and calls to other services carry them. The
+ * ids a log line needs are worked out once here, not on every line.
+ */
 export function requestContextMiddleware(
   request: Request,
-  _response: Response,
+  response: Response,
   next: NextFunction,
 ): void {
-  storage.run(
-    { requestId: requestIdOf(request) ?? requestIdFor(undefined) },
+  const requestId = requestIdFor(request.headers[REQUEST_ID_HEADER]);
+  request.id = requestId;
+  response.setHeader(REQUEST_ID_HEADER, requestId);
+  const traced = requestTraceContext(request.headers);
+  const span = trace.getSpanContext(traced);
+  const logFields: LogFields = span
+    ? { request_id: requestId, trace_id: span.traceId, span_id: span.spanId }
+    : { request_id: requestId };
+  context.with(
+    traced.setValue(REQUEST_CONTEXT, { requestId, logFields }),
     next,
   );
 }

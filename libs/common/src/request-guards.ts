@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
+import { inSequence, type Middleware } from './middleware';
 import { ProblemException } from './problem.exception';
 
 /** The media types our bodies may have. */
@@ -10,7 +11,7 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
  * Our POST bodies are JSON; a form or text body is refused up front instead of failing as
  * "missing fields". An empty body is left to validation, which names the missing fields.
  */
-export function requireJsonBody(
+function requireJsonBody(
   request: Request,
   _response: Response,
   next: NextFunction,
@@ -18,11 +19,7 @@ export function requireJsonBody(
   const hasBody =
     request.headers['transfer-encoding'] !== undefined ||
     Number(request.headers['content-length'] ?? 0) > 0;
-  if (
-    METHODS_WITH_BODY.has(request.method) &&
-    hasBody &&
-    !request.is(JSON_TYPES)
-  ) {
+  if (hasBody && !request.is(JSON_TYPES)) {
     next(
       new ProblemException(
         HttpStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -56,14 +53,13 @@ function forbiddenKeyIn(body: object): string | undefined {
 }
 
 /** The parser accepts arrays too; every body of ours is an object. */
-export function requireJsonObject(
+function requireJsonObject(
   request: Request,
   _response: Response,
   next: NextFunction,
 ): void {
   const body: unknown = request.body;
   if (
-    METHODS_WITH_BODY.has(request.method) &&
     body !== undefined &&
     (body === null || typeof body !== 'object' || Array.isArray(body))
   ) {
@@ -82,13 +78,16 @@ export function requireJsonObject(
  * No body or query has a key that could reach a prototype (`__proto__`, `constructor`,
  * `prototype`): such a request is refused, not quietly stripped, so the client learns of it.
  */
-export function refusePrototypeKeys(
+function refusePrototypeKeys(
   request: Request,
   _response: Response,
   next: NextFunction,
 ): void {
   const body: unknown = request.body;
-  const inQuery = forbiddenKeyIn(request.query);
+  // Express parses the query on every read of request.query; most requests have none.
+  const inQuery = request.url.includes('?')
+    ? forbiddenKeyIn(request.query)
+    : undefined;
   const forbidden =
     inQuery ??
     (body && typeof body === 'object' ? forbiddenKeyIn(body) : undefined);
@@ -107,4 +106,22 @@ export function refusePrototypeKeys(
       },
     ),
   );
+}
+
+/**
+ * Every check of what a request carries, in order, as one middleware: a JSON body, parsed with
+ * Express's parser within `bodyLimit`, that is an object, and no prototype keys in body or query.
+ * Methods without a body only have their query checked.
+ */
+export function requestGuards(bodyLimit: string): Middleware {
+  const withBody = inSequence(
+    requireJsonBody,
+    json({ limit: bodyLimit, type: JSON_TYPES }),
+    requireJsonObject,
+    refusePrototypeKeys,
+  );
+  return (request, response, next) =>
+    METHODS_WITH_BODY.has(request.method)
+      ? withBody(request, response, next)
+      : refusePrototypeKeys(request, response, next);
 }

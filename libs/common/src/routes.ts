@@ -12,13 +12,21 @@ interface ExpressRoute {
  * every method, and leave its wildcard as the route of a request no endpoint matched.
  */
 export function isEndpoint(route: ExpressRoute | undefined): boolean {
-  const methods = Object.keys(route?.methods ?? {});
-  return (
-    methods.length > 0 &&
-    !methods.includes('_all') &&
-    methods.length < METHODS.length
-  );
+  if (route === undefined) return false;
+  let endpoint = endpoints.get(route);
+  if (endpoint === undefined) {
+    const methods = Object.keys(route.methods ?? {});
+    endpoint =
+      methods.length > 0 &&
+      !methods.includes('_all') &&
+      methods.length < METHODS.length;
+    endpoints.set(route, endpoint);
+  }
+  return endpoint;
 }
+
+// Asked of the same few routes on every request, for logs and metrics: worked out once each.
+const endpoints = new WeakMap<ExpressRoute, boolean>();
 
 /** The route template that served a request (`/orders/:id`), or `unmatched`. */
 export function routeOf(request: Request): string {
