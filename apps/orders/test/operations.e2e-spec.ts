@@ -10,6 +10,9 @@ import {
   StandInServer,
   testConfig,
 } from '@app/testing';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { OrdersAppModule } from '../src/app.module';
@@ -131,6 +134,37 @@ describe('orders app operations (e2e)', () => {
       expect(forwarded.sort((a, b) => a.localeCompare(b))).toEqual(
         [...ids].sort((a, b) => a.localeCompare(b)),
       );
+    });
+
+    it('passes the id on from a POST whose body arrives after its headers', async () => {
+      const server = app.getHttpServer() as unknown as Server;
+      await new Promise<void>((resolve) =>
+        server.listen(0, '127.0.0.1', resolve),
+      );
+      const { port } = server.address() as AddressInfo;
+      const body = '{"user_id": 1, "product": "Tablet"}';
+      const post = httpRequest({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/orders',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-request-id': 'late-body-1',
+        },
+      });
+      const answered = new Promise<number | undefined>((resolve) =>
+        post.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        }),
+      );
+      post.flushHeaders();
+      await sleep(100);
+      post.end(body);
+      await expect(answered).resolves.toBe(201);
+      expect(users!.requests[0].headers['x-request-id']).toBe('late-body-1');
     });
   });
 

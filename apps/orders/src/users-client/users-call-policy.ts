@@ -49,6 +49,16 @@ function isFailure(error: unknown): boolean {
   );
 }
 
+/**
+ * Aggressive: the caller gets its answer at the deadline whatever the attempt is doing, and the
+ * signal aborts the attempt's request. A call that returns in time has nothing left to abort, so
+ * its signal is left alone: aborting it anyway makes an AbortError, stack trace and all, per call.
+ */
+const TIMEOUT_OPTIONS = {
+  strategy: TimeoutStrategy.Aggressive,
+  abortOnReturn: false,
+};
+
 export interface UsersCallPolicy {
   /** bulkhead → deadline → retry → breaker → attempt timeout, outermost first. */
   policy: IPolicy;
@@ -69,7 +79,7 @@ export function createUsersCallPolicy(config: OrdersConfig): UsersCallPolicy {
   });
   const policy = wrap(
     bulkhead(config.USERS_SERVICE_MAX_CONCURRENCY, 0),
-    timeout(config.USERS_SERVICE_TIMEOUT_MS, TimeoutStrategy.Aggressive),
+    timeout(config.USERS_SERVICE_TIMEOUT_MS, TIMEOUT_OPTIONS),
     retry(handleWhen(isRetryable), {
       maxAttempts: config.USERS_SERVICE_RETRIES,
       backoff: new ExponentialBackoff({
@@ -79,10 +89,7 @@ export function createUsersCallPolicy(config: OrdersConfig): UsersCallPolicy {
       }),
     }),
     breaker,
-    timeout(
-      config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS,
-      TimeoutStrategy.Aggressive,
-    ),
+    timeout(config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS, TIMEOUT_OPTIONS),
   );
   return { policy, breaker };
 }

@@ -1,20 +1,19 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { OrdersConfig } from '../orders.config';
+import { UsersConnections } from './users-connections';
 import { UsersReadiness } from './users-readiness';
 import { UsersClient } from './users.client';
 
 @Module({
   imports: [
     HttpModule.registerAsync({
-      inject: [OrdersConfig],
-      useFactory: (config: OrdersConfig) => ({
+      extraProviders: [UsersConnections],
+      inject: [OrdersConfig, UsersConnections],
+      useFactory: (config: OrdersConfig, connections: UsersConnections) => ({
         baseURL: config.USERS_SERVICE_URL,
-        // Reuse connections to the users app instead of a handshake per order.
-        httpAgent: new HttpAgent({ keepAlive: true }),
-        httpsAgent: new HttpsAgent({ keepAlive: true }),
+        // Kept-alive connections to the users app, over undici (see UsersConnections).
+        adapter: connections.adapter,
       }),
     }),
   ],

@@ -9,6 +9,7 @@ import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
 import type { Request, Response } from 'express';
 import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
+import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
 import { OrdersConfig } from '../orders.config';
 import { UsersClient } from './users.client';
@@ -121,14 +122,27 @@ describe('UsersClient', () => {
     });
   });
 
-  it('passes the id of the request being served on to the users app', async () => {
+  it('passes the id and the trace of the request being served on to the users app', async () => {
+    installContextPropagation();
     respond(200, '{"name":"Alice","email":"alice@example.com"}');
     await new Promise((resolve) =>
-      requestContextMiddleware({ id: 'req-7' } as Request, {} as Response, () =>
-        resolve(client.findUser(1)),
+      requestContextMiddleware(
+        {
+          headers: {
+            'x-request-id': 'req-7',
+            traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+          },
+        } as unknown as Request,
+        { setHeader: () => undefined } as unknown as Response,
+        () => resolve(client.findUser(1)),
       ),
     );
-    expect(get.mock.calls[0][1].headers).toEqual({ 'x-request-id': 'req-7' });
+    expect(get.mock.calls[0][1].headers).toEqual({
+      'x-request-id': 'req-7',
+      traceparent: expect.stringMatching(
+        new RegExp(`^00-${'a'.repeat(32)}-[0-9a-f]{16}-01$`),
+      ),
+    });
   });
 
   it('counts each call by outcome', async () => {
