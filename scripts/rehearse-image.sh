@@ -43,6 +43,8 @@ const call = async (url, body) => {
 const expectations = [
   [`${users}/health/ready`, undefined, /^200 /],
   [`${orders}/health/ready`, undefined, /^200 /],
+  [`${users}/docs/swagger-ui.css`, undefined, /^200 /],
+  [`${orders}/openapi.json`, undefined, /^200 \{"openapi":"3/],
   [`${users}/users/1`, undefined, /^200 \{"name":"Alice","email":"alice@example.com"\}$/],
   [`${users}/users`, { name: 'Charlie', email: 'charlie@example.com' }, /^201 \{"user_id":3\}$/],
   [`${orders}/orders/1`, undefined, /^200 \{"user_id":1,"product":"Laptop","user":\{"name":"Alice","email":"alice@example.com"\}\}$/],
