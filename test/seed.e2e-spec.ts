@@ -139,6 +139,23 @@ describe('the seed README, against both built apps', () => {
     });
   });
 
+  it('serves the API docs from the bundle: Swagger UI, its files, and the document', async () => {
+    for (const app of [users, orders]) {
+      await expect(call(`${app.url}/docs`)).resolves.toMatchObject({
+        status: 200,
+        type: expect.stringMatching(/^text\/html/),
+      });
+      await expect(
+        call(`${app.url}/docs/swagger-ui.css`),
+      ).resolves.toMatchObject({
+        status: 200,
+        type: expect.stringMatching(/^text\/css/),
+      });
+      const document = await call(`${app.url}/openapi.json`);
+      expect(JSON.parse(document.text).openapi).toMatch(/^3\./);
+    }
+  });
+
   it('keeps Idempotency-Keys per app: one key on both POSTs creates a user and an order', async () => {
     const post = (url: string, body: object) =>
       fetch(url, {
