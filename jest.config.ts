@@ -25,7 +25,16 @@ const e2e: Config = {
   setupFilesAfterEnv: ['<rootDir>/test/jest.setup.ts'],
 };
 
+/** The same e2e suites again, each app booted on a fresh PostgreSQL database. */
+const onPostgres: Config = {
+  ...e2e,
+  setupFiles: ['<rootDir>/test/postgres-store.setup.ts'],
+};
+
 const config: Config = {
+  // A throwaway PostgreSQL cluster for the suites that run on a real database.
+  globalSetup: '<rootDir>/test/postgres.global-setup.ts',
+  globalTeardown: '<rootDir>/test/postgres.global-teardown.ts',
   collectCoverageFrom: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],
   coverageDirectory: './coverage',
   projects: [
@@ -42,6 +51,16 @@ const config: Config = {
     {
       ...e2e,
       displayName: 'orders-e2e',
+      testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
+    },
+    {
+      ...onPostgres,
+      displayName: 'users-e2e-postgres',
+      testMatch: ['<rootDir>/apps/users/test/**/*.e2e-spec.ts'],
+    },
+    {
+      ...onPostgres,
+      displayName: 'orders-e2e-postgres',
       testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
     },
     {

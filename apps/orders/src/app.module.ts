@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, READINESS_INDICATORS } from '@app/common';
 import { OrdersConfig } from './orders.config';
+import { ORDERS_MIGRATIONS } from './orders/migrations';
 import { OrdersModule } from './orders/orders.module';
 import { UsersClientModule } from './users-client/users-client.module';
 import { UsersReadiness } from './users-client/users-readiness';
@@ -18,11 +19,12 @@ export class OrdersAppModule {
             name: 'orders',
             description:
               "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
+            migrations: ORDERS_MIGRATIONS,
           },
           config,
         ),
         UsersClientModule,
-        OrdersModule,
+        OrdersModule.forRoot(config),
       ],
       providers: [
         { provide: OrdersConfig, useValue: config },

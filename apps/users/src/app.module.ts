@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@app/common';
 import { UsersConfig } from './users.config';
+import { USERS_MIGRATIONS } from './users/migrations';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -16,10 +17,11 @@ export class UsersAppModule {
             name: 'users',
             description:
               'Keeps users: get one, create one, list them. Ids are handed out by the service; emails are unique, ignoring case.',
+            migrations: USERS_MIGRATIONS,
           },
           config,
         ),
-        UsersModule,
+        UsersModule.forRoot(config),
       ],
       providers: [{ provide: UsersConfig, useValue: config }],
       exports: [UsersConfig],

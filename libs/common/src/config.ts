@@ -34,7 +34,7 @@ export function loadConfig<T extends object>(
   if (errors.length > 0) {
     const lines = errors.map(
       ({ field, message }) =>
-        `  ${field}=${JSON.stringify(env[field])}: ${message}`,
+        `  ${field}=${JSON.stringify(withoutPassword(env[field]))}: ${message}`,
     );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
@@ -50,4 +50,12 @@ export function loadConfigOrExit<T extends object>(schema: new () => T): T {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+}
+
+/** A URL's password never reaches a log or an error message. */
+export function withoutPassword(value: string | undefined): string | undefined {
+  return value?.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i,
+    '$1:***@',
+  );
 }

@@ -18,6 +18,7 @@ import type {
   HealthCheckResult,
   HealthIndicatorFunction,
 } from '@nestjs/terminus';
+import { Database } from '@app/database';
 import { Lifecycle } from './lifecycle';
 import { ProblemException } from './problem.exception';
 
@@ -39,6 +40,7 @@ export class HealthController {
     @Optional()
     @Inject(READINESS_INDICATORS)
     private readonly extra?: ReadinessIndicators,
+    @Optional() private readonly database?: Database,
   ) {}
 
   /** The process is up and serving HTTP. Checks nothing else, so it never fails for a dependency. */
@@ -67,6 +69,7 @@ export class HealthController {
           const { state } = this.lifecycle;
           return ready ? session.up({ state }) : session.down({ state });
         },
+        ...(ready && this.database ? [() => this.checkDatabase()] : []),
         ...(ready ? (this.extra?.indicators() ?? []) : []),
       ]);
     } catch (error) {
@@ -74,9 +77,18 @@ export class HealthController {
       const result = error.getResponse() as HealthCheckResult;
       throw new ProblemException(
         HttpStatus.SERVICE_UNAVAILABLE,
-        `Not ready: ${this.lifecycle.state}`,
+        ready
+          ? 'Not ready: database unavailable'
+          : `Not ready: ${this.lifecycle.state}`,
         { extensions: { health: result } },
       );
     }
+  }
+
+  /** The app's own database is what it needs to serve: without it, not ready. */
+  private async checkDatabase() {
+    const session = this.indicator.check('database');
+    const { up, detail } = await this.database!.status();
+    return up ? session.up({ detail }) : session.down({ detail });
   }
 }

@@ -4,7 +4,14 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health.controller';
-import { IdempotencyInterceptor, IdempotencyStore } from './idempotency';
+import { Database, DatabaseModule } from '@app/database';
+import type { Migration } from 'kysely/migration';
+import {
+  IdempotencyInterceptor,
+  IdempotencyStore,
+  InMemoryIdempotencyStore,
+  PostgresIdempotencyStore,
+} from './idempotency';
 import { Lifecycle } from './lifecycle';
 import { createHttpLogger } from './logging';
 import {
@@ -23,12 +30,14 @@ export interface ServiceInfo {
   name: string;
   /** One paragraph for the API docs. */
   description: string;
+  /** The schema of the service's database, used when DATABASE_URL is set. */
+  migrations: Record<string, Migration>;
 }
 
 /**
  * What every service of ours has, the same in both apps: JSON logs with request ids, Prometheus
  * metrics, liveness and readiness, a shutdown that drains, the Idempotency-Key store and, when
- * asked for, rate limiting. The app's config is provided as `ServiceConfig` too, so this module
+ * asked for, rate limiting and the service's PostgreSQL database. The app's config is provided as `ServiceConfig` too, so this module
  * reads the shared settings without knowing the app.
  */
 @Module({})
@@ -49,6 +58,9 @@ export class PlatformModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         ...rateLimiting(config),
+        ...(config.DATABASE_URL
+          ? [DatabaseModule.forRoot(service.name, config, service.migrations)]
+          : []),
       ],
       controllers: [HealthController, MetricsController],
       providers: [
@@ -61,10 +73,17 @@ export class PlatformModule {
         },
         HttpMetrics,
         Lifecycle,
-        {
-          provide: IdempotencyStore,
-          useFactory: () => new IdempotencyStore(config),
-        },
+        config.DATABASE_URL
+          ? {
+              provide: IdempotencyStore,
+              useFactory: (database: Database) =>
+                new PostgresIdempotencyStore(database, config),
+              inject: [Database],
+            }
+          : {
+              provide: IdempotencyStore,
+              useFactory: () => new InMemoryIdempotencyStore(config),
+            },
         IdempotencyInterceptor,
         ...(config.RATE_LIMIT_PER_MINUTE > 0
           ? [{ provide: APP_GUARD, useClass: ThrottlerGuard }]

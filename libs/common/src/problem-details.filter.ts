@@ -8,6 +8,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { StoreUnavailableError } from '@app/database';
 import { allowedMethods } from './allowed-methods';
 import {
   ProblemBody,
@@ -34,7 +35,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // The id the client sees in X-Request-Id and our logs hold, to quote when reporting it.
     const body = { ...problem, request_id: requestIdOf(request) };
 
-    if (problem.status >= 500 && !(exception instanceof ProblemException)) {
+    if (exception instanceof StoreUnavailableError) {
+      this.logger.warn(
+        `${request.method} ${request.originalUrl}: ${exception.message}`,
+      );
+    } else if (
+      problem.status >= 500 &&
+      !(exception instanceof ProblemException)
+    ) {
       this.logger.error(
         `${request.method} ${request.originalUrl} failed`,
         exception instanceof Error ? exception.stack : String(exception),
@@ -58,6 +66,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   ): { problem: ProblemBody; headers: Record<string, string> } {
     if (exception instanceof ProblemException) {
       return { problem: exception.problem, headers: exception.headers };
+    }
+    if (exception instanceof StoreUnavailableError) {
+      // Nothing was stored; the same request may succeed once the database is back.
+      return {
+        problem: problemBody(
+          HttpStatus.SERVICE_UNAVAILABLE,
+          'The database is unavailable; try again shortly.',
+        ),
+        headers: { 'Retry-After': '1' },
+      };
     }
     if (exception instanceof NotFoundException) {
       // Nest's own "no route" error: if the path exists under other methods, say which.

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { ServiceConfig } from './service.config';
 
 describe('ServiceConfig', () => {
-  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, keys kept 24 h', () => {
+  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, keys kept 24 h, in memory', () => {
     expect(loadConfig(ServiceConfig, {})).toEqual({
       LOG_LEVEL: 'info',
       NODE_ENV: 'development',
@@ -12,7 +12,31 @@ describe('ServiceConfig', () => {
       IDEMPOTENCY_MAX_KEYS: 10_000,
       CORS_ORIGINS: '',
       RATE_LIMIT_PER_MINUTE: 0,
+      IDEMPOTENCY_LEASE_MS: 60_000,
+      DATABASE_URL: '',
+      DATABASE_POOL_MAX: 10,
+      DATABASE_CONNECT_TIMEOUT_MS: 2000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 5000,
+      DATABASE_MIGRATE_AT_START: 'true',
     });
+  });
+
+  it.each([
+    'postgres://app:secret@db.internal:5432/users',
+    'postgresql://app@localhost/orders?sslmode=require',
+  ])('accepts DATABASE_URL=%p', (url) => {
+    expect(loadConfig(ServiceConfig, { DATABASE_URL: url }).DATABASE_URL).toBe(
+      url,
+    );
+  });
+
+  it('refuses a DATABASE_URL that is not PostgreSQL, without showing its password', () => {
+    const attempt = () =>
+      loadConfig(ServiceConfig, {
+        DATABASE_URL: 'mysql://app:hunter2-secret@db/users',
+      });
+    expect(attempt).toThrow(/DATABASE_URL="mysql:\/\/app:\*\*\*@db\/users"/);
+    expect(attempt).not.toThrow(/hunter2-secret/);
   });
 
   it.each([
@@ -40,6 +64,9 @@ describe('ServiceConfig', () => {
     ['RATE_LIMIT_PER_MINUTE', '-1'],
     ['SHUTDOWN_DRAIN_MS', '5s'],
     ['IDEMPOTENCY_MAX_KEYS', '0'],
+    ['DATABASE_POOL_MAX', '0'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '5s'],
+    ['DATABASE_MIGRATE_AT_START', 'yes'],
   ])('refuses %s=%p', (name, value) => {
     expect(() => loadConfig(ServiceConfig, { [name]: value })).toThrow(
       ConfigError,

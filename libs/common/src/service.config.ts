@@ -62,4 +62,43 @@ export class ServiceConfig {
   @Min(0)
   @IsInt()
   RATE_LIMIT_PER_MINUTE = 0;
+
+  /** How long a replica may hold an Idempotency-Key in flight before another may take it over. */
+  @EnvInt()
+  @Max(3600 * 1000)
+  @Min(1000)
+  @IsInt()
+  IDEMPOTENCY_LEASE_MS = 60_000;
+
+  /** This service's own PostgreSQL database; empty keeps everything in process memory. */
+  @Matches(/^$|^postgres(ql)?:\/\/\S+$/, {
+    message:
+      '$property must be empty or a URL like postgres://user:password@host:5432/database',
+  })
+  DATABASE_URL = '';
+
+  /** Connections this process keeps to the database at most. */
+  @EnvInt()
+  @Max(1000)
+  @Min(1)
+  @IsInt()
+  DATABASE_POOL_MAX = 10;
+
+  /** How long a request waits for a free or new connection before it gets a 503. */
+  @EnvInt()
+  @Max(60_000)
+  @Min(100)
+  @IsInt()
+  DATABASE_CONNECT_TIMEOUT_MS = 2000;
+
+  /** The server cancels any statement running longer than this. */
+  @EnvInt()
+  @Max(600_000)
+  @Min(100)
+  @IsInt()
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+
+  /** Apply pending migrations at start (under a lock); `false` when a release step runs them. */
+  @IsIn(['true', 'false'])
+  DATABASE_MIGRATE_AT_START: 'true' | 'false' = 'true';
 }

@@ -95,3 +95,22 @@ export async function startBuiltApp(
     }
   }
 }
+
+/** Waits until an app says it is ready (a database-backed app answers live before it is). */
+export async function waitUntilReady(
+  url: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${url}/health/ready`)
+      .then((response) => response.status)
+      .catch(() => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} not ready after ${timeoutMs} ms (last ${status})`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

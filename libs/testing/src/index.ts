@@ -6,3 +6,5 @@ export * from './test-config';
 export * from './prometheus';
 export * from './logs';
 export * from './openapi';
+export * from './database';
+export * from './tcp-proxy';

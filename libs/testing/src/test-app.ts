@@ -1,7 +1,9 @@
 import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
-import { configureHttpApp, httpAppOptions } from '@app/common';
+import { configureHttpApp, httpAppOptions, ServiceConfig } from '@app/common';
+import { Database } from '@app/database';
 import type { AddressInfo } from 'node:net';
+import { createReservedDatabase, isReservedTestDatabase } from './database';
 
 /**
  * Boots a module the way `main.ts` does (same options, same setup), without listening. `adjust`
@@ -15,8 +17,22 @@ export async function createTestApp(
   const moduleRef = await adjust(
     Test.createTestingModule({ imports: [module] }),
   ).compile();
+  const { DATABASE_URL } = moduleRef.get(ServiceConfig);
+  const drop =
+    DATABASE_URL && isReservedTestDatabase(DATABASE_URL)
+      ? await createReservedDatabase(DATABASE_URL)
+      : undefined;
   const app = configureHttpApp(moduleRef.createNestApplication(httpAppOptions));
   await app.init();
+  // Migrated before the first request, as a deployed app is once it reports ready.
+  if (DATABASE_URL) await app.get(Database).start();
+  if (drop) {
+    const close = app.close.bind(app);
+    app.close = async () => {
+      await close();
+      await drop();
+    };
+  }
   return app;
 }
 

@@ -1,8 +1,10 @@
 import type { ServiceConfig } from '@app/common';
 import { validateSync } from 'class-validator';
+import { reserveTestDatabaseUrl } from './database';
 
 /**
- * An app's config with its defaults, quiet logs, and what the test overrides; checked by the same
+ * An app's config with its defaults, quiet logs, the store of the test project (in memory, or a
+ * fresh PostgreSQL database), and what the test overrides; checked by the same
  * rules as the environment, so a test cannot run a config production would refuse.
  */
 export function testConfig<T extends ServiceConfig>(
@@ -12,6 +14,10 @@ export function testConfig<T extends ServiceConfig>(
   const config = Object.assign(
     new schema(),
     { LOG_LEVEL: 'silent' },
+    // The *-e2e-postgres projects run the same suites with each app on a fresh database.
+    process.env.E2E_STORE === 'postgres'
+      ? { DATABASE_URL: reserveTestDatabaseUrl() }
+      : {},
     overrides,
   );
   const errors = validateSync(config);

@@ -1,16 +1,28 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { UsersClientModule } from '../users-client/users-client.module';
 import { InMemoryOrdersRepository } from './in-memory-orders.repository';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
 import { ORDERS_REPOSITORY } from './orders.tokens';
+import { PostgresOrdersRepository } from './postgres-orders.repository';
 
-@Module({
-  imports: [UsersClientModule],
-  controllers: [OrdersController],
-  providers: [
-    OrdersService,
-    { provide: ORDERS_REPOSITORY, useClass: InMemoryOrdersRepository },
-  ],
-})
-export class OrdersModule {}
+@Module({})
+export class OrdersModule {
+  /** Orders in PostgreSQL when the app has a database, else in process memory. */
+  static forRoot({ DATABASE_URL }: { DATABASE_URL: string }): DynamicModule {
+    return {
+      module: OrdersModule,
+      imports: [UsersClientModule],
+      controllers: [OrdersController],
+      providers: [
+        OrdersService,
+        {
+          provide: ORDERS_REPOSITORY,
+          useClass: DATABASE_URL
+            ? PostgresOrdersRepository
+            : InMemoryOrdersRepository,
+        },
+      ],
+    };
+  }
+}

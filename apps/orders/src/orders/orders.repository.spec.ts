@@ -1,11 +1,52 @@
+import { migratedTestDatabase, MigratedTestDatabase } from '@app/testing';
 import { InMemoryOrdersRepository } from './in-memory-orders.repository';
+import { ORDERS_MIGRATIONS } from './migrations';
+import { OrdersRepository } from './orders.repository';
+import { PostgresOrdersRepository } from './postgres-orders.repository';
 
-describe('InMemoryOrdersRepository', () => {
-  let repository: InMemoryOrdersRepository;
+interface Store {
+  repository: OrdersRepository;
+  /** The same data seen by another process: another repository on the same store. */
+  another(): OrdersRepository;
+  close(): Promise<void>;
+}
 
-  beforeEach(() => {
-    repository = new InMemoryOrdersRepository();
+const stores: [string, () => Promise<Store>][] = [
+  [
+    'InMemoryOrdersRepository',
+    async () => {
+      const repository = new InMemoryOrdersRepository();
+      return {
+        repository,
+        another: () => repository,
+        close: async () => undefined,
+      };
+    },
+  ],
+  [
+    'PostgresOrdersRepository',
+    async () => {
+      const db: MigratedTestDatabase =
+        await migratedTestDatabase(ORDERS_MIGRATIONS);
+      return {
+        repository: new PostgresOrdersRepository(db.database),
+        another: () => new PostgresOrdersRepository(db.database),
+        close: () => db.close(),
+      };
+    },
+  ],
+];
+
+describe.each(stores)('%s', (_name, open) => {
+  let store: Store;
+  let repository: OrdersRepository;
+
+  beforeEach(async () => {
+    store = await open();
+    repository = store.repository;
   });
+
+  afterEach(() => store.close());
 
   it('starts with the seed orders', async () => {
     await expect(repository.findById(1)).resolves.toEqual({
@@ -44,6 +85,17 @@ describe('InMemoryOrdersRepository', () => {
       items: [],
       total: 0,
     });
+  });
+
+  it('gives concurrent creates distinct, gapless ids', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.another().create({ userId: 1, product: `P${i}` }),
+      ),
+    );
+    expect(created.map((order) => order.id).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 3),
+    );
   });
 
   it('hands out copies, so a caller cannot change what is stored', async () => {

@@ -1,14 +1,26 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { InMemoryUsersRepository } from './in-memory-users.repository';
+import { PostgresUsersRepository } from './postgres-users.repository';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 import { USERS_REPOSITORY } from './users.tokens';
 
-@Module({
-  controllers: [UsersController],
-  providers: [
-    UsersService,
-    { provide: USERS_REPOSITORY, useClass: InMemoryUsersRepository },
-  ],
-})
-export class UsersModule {}
+@Module({})
+export class UsersModule {
+  /** Users in PostgreSQL when the app has a database, else in process memory. */
+  static forRoot({ DATABASE_URL }: { DATABASE_URL: string }): DynamicModule {
+    return {
+      module: UsersModule,
+      controllers: [UsersController],
+      providers: [
+        UsersService,
+        {
+          provide: USERS_REPOSITORY,
+          useClass: DATABASE_URL
+            ? PostgresUsersRepository
+            : InMemoryUsersRepository,
+        },
+      ],
+    };
+  }
+}

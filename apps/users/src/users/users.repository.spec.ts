@@ -1,12 +1,52 @@
+import { migratedTestDatabase, MigratedTestDatabase } from '@app/testing';
 import { InMemoryUsersRepository } from './in-memory-users.repository';
-import { EmailTakenError } from './users.repository';
+import { USERS_MIGRATIONS } from './migrations';
+import { PostgresUsersRepository } from './postgres-users.repository';
+import { EmailTakenError, UsersRepository } from './users.repository';
 
-describe('InMemoryUsersRepository', () => {
-  let repository: InMemoryUsersRepository;
+interface Store {
+  repository: UsersRepository;
+  /** The same data seen by another process: another repository on the same store. */
+  another(): UsersRepository;
+  close(): Promise<void>;
+}
 
-  beforeEach(() => {
-    repository = new InMemoryUsersRepository();
+const stores: [string, () => Promise<Store>][] = [
+  [
+    'InMemoryUsersRepository',
+    async () => {
+      const repository = new InMemoryUsersRepository();
+      return {
+        repository,
+        another: () => repository,
+        close: async () => undefined,
+      };
+    },
+  ],
+  [
+    'PostgresUsersRepository',
+    async () => {
+      const db: MigratedTestDatabase =
+        await migratedTestDatabase(USERS_MIGRATIONS);
+      return {
+        repository: new PostgresUsersRepository(db.database),
+        another: () => new PostgresUsersRepository(db.database),
+        close: () => db.close(),
+      };
+    },
+  ],
+];
+
+describe.each(stores)('%s', (_name, open) => {
+  let store: Store;
+  let repository: UsersRepository;
+
+  beforeEach(async () => {
+    store = await open();
+    repository = store.repository;
   });
+
+  afterEach(() => store.close());
 
   it('starts with the seed users Alice (1) and Bob (2)', async () => {
     await expect(repository.findById(1)).resolves.toEqual({
@@ -69,6 +109,36 @@ describe('InMemoryUsersRepository', () => {
       items: [],
       total: 3,
     });
+  });
+
+  it('gives concurrent creates distinct, gapless ids', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.another().create({ name: `U${i}`, email: `u${i}@example.com` }),
+      ),
+    );
+    expect(created.map((user) => user.id).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 3),
+    );
+  });
+
+  it('of concurrent creates of one email, stores exactly one', async () => {
+    const results = await Promise.allSettled(
+      ['x@example.com', 'X@example.com', 'x@EXAMPLE.com', 'x@example.com'].map(
+        (email) => store.another().create({ name: 'X', email }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const result of results.filter((r) => r.status === 'rejected')) {
+      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(
+        EmailTakenError,
+      );
+    }
+    await expect(
+      repository.list({ limit: 10, offset: 0 }),
+    ).resolves.toMatchObject({ total: 3 });
+    const next = await repository.create({ name: 'Y', email: 'y@example.com' });
+    expect(next.id).toBe(4);
   });
 
   it('hands out copies, so a caller cannot change what is stored', async () => {

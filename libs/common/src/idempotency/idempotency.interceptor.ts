@@ -3,13 +3,14 @@ import {
   ExecutionContext,
   HttpStatus,
   Injectable,
+  Logger,
   NestInterceptor,
 } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
-import { Observable, of, tap } from 'rxjs';
+import { catchError, from, mergeMap, Observable, of, switchMap } from 'rxjs';
 import { ProblemException } from '../problem.exception';
 import { routeOf } from '../routes';
 import { IdempotencyStore } from './idempotency.store';
@@ -26,6 +27,8 @@ const MAX_KEY_LENGTH = 255;
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(IdempotencyInterceptor.name);
+
   constructor(
     private readonly store: IdempotencyStore,
     private readonly reflector: Reflector,
@@ -52,38 +55,59 @@ export class IdempotencyInterceptor implements NestInterceptor {
       );
     }
 
-    const claim = this.store.claim(key, fingerprint(request));
-    switch (claim.kind) {
-      case 'mismatch':
-        throw new ProblemException(
-          HttpStatus.UNPROCESSABLE_ENTITY,
-          'This Idempotency-Key was already used with a different request',
-        );
-      case 'in-progress':
-        throw new ProblemException(
-          HttpStatus.CONFLICT,
-          'A request with this Idempotency-Key is still in progress',
-          { headers: { 'Retry-After': '1' } },
-        );
-      case 'replay':
-        response
-          .status(claim.status)
-          .setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
-        return of(claim.body);
-      case 'new': {
-        const status =
-          this.reflector.get<number>(
-            HTTP_CODE_METADATA,
-            context.getHandler(),
-          ) ?? (request.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
-        return next.handle().pipe(
-          tap({
-            next: (body) => this.store.complete(key, claim.entry, status, body),
-            error: () => this.store.release(key, claim.entry),
-          }),
-        );
-      }
-    }
+    return from(this.store.claim(key, fingerprint(request))).pipe(
+      switchMap((claim) => {
+        switch (claim.kind) {
+          case 'mismatch':
+            throw new ProblemException(
+              HttpStatus.UNPROCESSABLE_ENTITY,
+              'This Idempotency-Key was already used with a different request',
+            );
+          case 'in-progress':
+            throw new ProblemException(
+              HttpStatus.CONFLICT,
+              'A request with this Idempotency-Key is still in progress',
+              { headers: { 'Retry-After': '1' } },
+            );
+          case 'replay':
+            response
+              .status(claim.status)
+              .setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+            return of(claim.body);
+          case 'new':
+            return this.handleFirst(context, next, key, claim.entry);
+        }
+      }),
+    );
+  }
+
+  private handleFirst(
+    context: ExecutionContext,
+    next: CallHandler,
+    key: string,
+    entry: object,
+  ): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const status =
+      this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ??
+      (request.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
+    return next.handle().pipe(
+      // The answer is stored before it is sent, so a retry that follows it finds it.
+      mergeMap(async (body) => {
+        await this.store
+          .complete(key, entry, status, body)
+          .catch((error: Error) =>
+            this.logger.warn(
+              `Could not store the answer for an Idempotency-Key: ${error.message}`,
+            ),
+          );
+        return body;
+      }),
+      catchError(async (error: unknown) => {
+        await this.store.release(key, entry).catch(() => undefined);
+        throw error;
+      }),
+    );
   }
 }
 

@@ -28,12 +28,30 @@ export type Claim =
   | { kind: 'mismatch' };
 
 /**
- * The keys this app has seen, with the responses they got, in memory: bounded in count (oldest
- * first out) and in time. Claiming a key is synchronous, so of two concurrent requests with one
- * key exactly one goes ahead.
+ * The keys this app has seen, with the responses they got: bounded in count (oldest first out)
+ * and in time. Of two concurrent claims of one key exactly one goes ahead.
  */
+export abstract class IdempotencyStore {
+  abstract claim(key: string, fingerprint: string): Promise<Claim>;
+  /** Remembers the response of a claimed key, unless the claim was lost meanwhile. */
+  abstract complete(
+    key: string,
+    claimed: object,
+    status: number,
+    body: unknown,
+  ): Promise<void>;
+  /** Forgets a claimed key whose request failed, so that it can be tried again. */
+  abstract release(key: string, claimed: object): Promise<void>;
+  /**
+   * Forgets expired keys and the oldest beyond the bound. A store may do this as it goes (the
+   * in-memory one does) or now and then (the PostgreSQL one, every minute).
+   */
+  abstract purge(): Promise<void>;
+}
+
+/** Keys in process memory. Claiming is synchronous inside, so no other request runs in between. */
 @Injectable()
-export class IdempotencyStore {
+export class InMemoryIdempotencyStore extends IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxKeys: number;
@@ -42,6 +60,7 @@ export class IdempotencyStore {
     config: ServiceConfig,
     private readonly now: () => number = Date.now,
   ) {
+    super();
     this.ttlMs = config.IDEMPOTENCY_TTL_MS;
     this.maxKeys = config.IDEMPOTENCY_MAX_KEYS;
   }
@@ -50,7 +69,7 @@ export class IdempotencyStore {
     return this.entries.size;
   }
 
-  claim(key: string, fingerprint: string): Claim {
+  async claim(key: string, fingerprint: string): Promise<Claim> {
     this.forgetExpired();
     const found = this.entries.get(key);
     if (found) {
@@ -71,16 +90,23 @@ export class IdempotencyStore {
     return { kind: 'new', entry };
   }
 
-  /** Remembers the response of a claimed key, unless the claim was evicted meanwhile. */
-  complete(key: string, claimed: object, status: number, body: unknown): void {
+  async complete(
+    key: string,
+    claimed: object,
+    status: number,
+    body: unknown,
+  ): Promise<void> {
     const entry = this.entries.get(key);
     if (entry !== claimed) return;
     this.entries.set(key, { ...entry, state: 'done', status, body });
   }
 
-  /** Forgets a claimed key whose request failed, so that it can be tried again. */
-  release(key: string, claimed: object): void {
+  async release(key: string, claimed: object): Promise<void> {
     if (this.entries.get(key) === claimed) this.entries.delete(key);
+  }
+
+  async purge(): Promise<void> {
+    this.forgetExpired();
   }
 
   // Entries all live equally long, so insertion order is expiry order: the expired are in front.

@@ -1,0 +1,24 @@
+import { Kysely } from 'kysely';
+
+export async function up(db: Kysely<any>): Promise<void> {
+  // No foreign key to users: they live in the users service's own database.
+  await db.schema
+    .createTable('orders')
+    .addColumn('id', 'bigint', (column) => column.primaryKey())
+    .addColumn('user_id', 'bigint', (column) => column.notNull())
+    .addColumn('product', 'text', (column) => column.notNull())
+    .execute();
+  // GET /orders?user_id= pages one user's orders in id order.
+  await db.schema
+    .createIndex('orders_user_id_id_idx')
+    .on('orders')
+    .columns(['user_id', 'id'])
+    .execute();
+  // Ids come from a counter row updated in the inserting statement: a failed insert rolls the
+  // increment back, so unlike a sequence it never leaves a gap.
+  await db.schema
+    .createTable('id_counters')
+    .addColumn('name', 'text', (column) => column.primaryKey())
+    .addColumn('last_id', 'bigint', (column) => column.notNull())
+    .execute();
+}

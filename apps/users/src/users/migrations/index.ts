@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely/migration';
+import { idempotencyKeysMigration } from '@app/common';
+import * as createUsers from './0001-create-users';
+import * as seedUsers from './0002-seed-users';
+
+/** The users database's schema, in the order it is applied; a released migration never changes. */
+export const USERS_MIGRATIONS: Record<string, Migration> = {
+  '0001-create-users': createUsers,
+  '0002-seed-users': seedUsers,
+  '0003-create-idempotency-keys': idempotencyKeysMigration,
+};

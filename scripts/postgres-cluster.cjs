@@ -1,0 +1,155 @@
+'use strict';
+// A throwaway PostgreSQL cluster from the machine's own binaries, for the tests, the benchmark and
+// `npm run start:postgres`. PostgreSQL refuses to run as root, so as root it runs as `postgres`.
+const { execFileSync, spawn } = require('node:child_process');
+const {
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  chownSync,
+} = require('node:fs');
+const { createConnection, createServer } = require('node:net');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const PASSWORD = 'local-only';
+const CANDIDATE_DIRS = [17, 16, 15, 14, 13].map(
+  (version) => `/usr/lib/postgresql/${version}/bin`,
+);
+
+function binDir() {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  return CANDIDATE_DIRS.find((dir) => existsSync(join(dir, 'initdb')));
+}
+
+const MISSING =
+  'PostgreSQL binaries not found (looked in /usr/lib/postgresql/*/bin and $PG_BIN): install them with "apt-get install -y postgresql", or set TEST_DATABASE_URL to a server you own.';
+
+function asOwner(user, command, args, options = {}) {
+  return user
+    ? execFileSync('runuser', ['-u', user, '--', command, ...args], options)
+    : execFileSync(command, args, options);
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port, child, deadlineMs) {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('postgres exited at start');
+    const open = await new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline)
+      throw new Error('postgres did not open its port');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Starts a cluster in `dir` (a new temp dir unless given; kept and reused when given) on a free
+ * loopback port, tuned for throwaway data (fsync off). Resolves with its superuser URL and a stop.
+ */
+async function startCluster({ dir, port } = {}) {
+  const bin = binDir();
+  if (!bin) throw new Error(MISSING);
+  const owner =
+    process.getuid && process.getuid() === 0 ? 'postgres' : undefined;
+  const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'pg-'));
+  mkdirSync(dataDir, { recursive: true });
+  if (owner) {
+    const uid = Number(execFileSync('id', ['-u', owner]).toString());
+    const gid = Number(execFileSync('id', ['-g', owner]).toString());
+    chownSync(dataDir, uid, gid);
+  }
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const pwfile = join(dataDir, '..', `.pw-${process.pid}-${Date.now()}`);
+    writeFileSync(pwfile, PASSWORD, { mode: 0o644 });
+    try {
+      asOwner(
+        owner,
+        join(bin, 'initdb'),
+        [
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          '--pwfile',
+          pwfile,
+          '--auth-host=scram-sha-256',
+          '--auth-local=trust',
+          '-E',
+          'UTF8',
+          '--locale=C',
+          '--no-sync',
+        ],
+        { stdio: 'ignore' },
+      );
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  const listenPort = port ?? (await freePort());
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(listenPort),
+    '-k',
+    dataDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=300',
+    '-c',
+    'log_min_messages=fatal',
+  ];
+  const command = join(bin, 'postgres');
+  const child = owner
+    ? spawn('runuser', ['-u', owner, '--', command, ...args], {
+        stdio: 'ignore',
+      })
+    : spawn(command, args, { stdio: 'ignore' });
+  await waitForPort(listenPort, child, 30_000);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${listenPort}/postgres`,
+    port: listenPort,
+    dataDir,
+    pid: child.pid,
+    async stop({ keepData = Boolean(dir) } = {}) {
+      if (child.exitCode === null) {
+        // SIGINT is PostgreSQL's fast shutdown; runuser passes it on.
+        child.kill('SIGINT');
+        await exited;
+      }
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `postgres://.../postgres` → the same server, database `name`. */
+function databaseUrl(serverUrl, name) {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+module.exports = { startCluster, databaseUrl, MISSING };

@@ -1,0 +1,267 @@
+import {
+  builtMain,
+  BuiltApp,
+  createTestDatabase,
+  freePort,
+  queryTestDatabase,
+  startBuiltApp,
+  startTcpProxy,
+  TcpProxy,
+  TestDatabase,
+  waitUntilReady,
+} from '@app/testing';
+import { spawnSync } from 'node:child_process';
+
+const json = async (url: string, body?: object) => {
+  const response = await fetch(url, {
+    method: body ? 'POST' : 'GET',
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body && JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    retryAfter: response.headers.get('retry-after'),
+    text: await response.text(),
+  };
+};
+
+/**
+ * Both built apps as real processes, each on its own fresh PostgreSQL database, as a deployment
+ * with DATABASE_URL runs them.
+ */
+describe('both built apps on PostgreSQL', () => {
+  let usersDb: TestDatabase;
+  let ordersDb: TestDatabase;
+  let users: BuiltApp;
+  let orders: BuiltApp;
+  let usersPort: number;
+  let ordersPort: number;
+
+  const startUsers = async (env: Record<string, string> = {}) => {
+    users = await startBuiltApp('users', usersPort, {
+      USERS_PORT: String(usersPort),
+      DATABASE_URL: usersDb.url,
+      ...env,
+    });
+    await waitUntilReady(users.url);
+  };
+  const startOrders = async () => {
+    orders = await startBuiltApp('orders', ordersPort, {
+      ORDERS_PORT: String(ordersPort),
+      USERS_SERVICE_URL: users.url,
+      DATABASE_URL: ordersDb.url,
+    });
+    await waitUntilReady(orders.url);
+  };
+
+  beforeEach(async () => {
+    [usersDb, ordersDb] = await Promise.all([
+      createTestDatabase(),
+      createTestDatabase(),
+    ]);
+    [usersPort, ordersPort] = [await freePort(), await freePort()];
+  });
+
+  afterEach(async () => {
+    await orders?.stop();
+    await users?.stop();
+    await Promise.all([usersDb.drop(), ordersDb.drop()]);
+  });
+
+  it("answers the seed's four calls exactly on a fresh database", async () => {
+    await startUsers();
+    await startOrders();
+    await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      text: '{"name":"Alice","email":"alice@example.com"}',
+    });
+    await expect(
+      json(`${users.url}/users`, {
+        name: 'Charlie',
+        email: 'charlie@example.com',
+      }),
+    ).resolves.toMatchObject({ status: 201, text: '{"user_id":3}' });
+    await expect(json(`${orders.url}/orders/1`)).resolves.toMatchObject({
+      status: 200,
+      text: '{"user_id":1,"product":"Laptop","user":{"name":"Alice","email":"alice@example.com"}}',
+    });
+    await expect(
+      json(`${orders.url}/orders`, { user_id: 2, product: 'Tablet' }),
+    ).resolves.toMatchObject({ status: 201, text: '{"order_id":3}' });
+  });
+
+  it('keeps every row and the id sequence across restarts; the seed rows are not added again', async () => {
+    await startUsers();
+    await startOrders();
+    const dana = JSON.parse(
+      (await json(`${users.url}/users`, { name: 'Dana', email: 'd@x.io' }))
+        .text,
+    );
+    const order = JSON.parse(
+      (
+        await json(`${orders.url}/orders`, {
+          user_id: dana.user_id,
+          product: 'Desk',
+        })
+      ).text,
+    );
+    await queryTestDatabase(usersDb.url, 'delete from users where id = 2');
+
+    await orders.stop();
+    await users.stop();
+    await startUsers();
+    await startOrders();
+
+    await expect(
+      json(`${users.url}/users`, { name: 'Erin', email: 'e@x.io' }),
+    ).resolves.toMatchObject({ status: 201, text: '{"user_id":4}' });
+    await expect(
+      json(`${orders.url}/orders/${order.order_id}`),
+    ).resolves.toMatchObject({
+      status: 200,
+      text: `{"user_id":${dana.user_id},"product":"Desk","user":{"name":"Dana","email":"d@x.io"}}`,
+    });
+    // Bob was deleted by hand; a restart does not seed him again.
+    await expect(json(`${users.url}/users/2`)).resolves.toMatchObject({
+      status: 404,
+    });
+  });
+
+  describe('with the database behind a proxy that can cut it', () => {
+    let proxy: TcpProxy;
+    let viaProxy: string;
+
+    beforeEach(async () => {
+      const direct = new URL(usersDb.url);
+      proxy = await startTcpProxy({
+        host: direct.hostname,
+        port: Number(direct.port),
+      });
+      direct.port = String(proxy.port);
+      viaProxy = direct.toString();
+    });
+
+    afterEach(() => proxy.close());
+
+    it('starts without its database: live, not ready with the reason, ready once it appears', async () => {
+      await proxy.cut();
+      users = await startBuiltApp('users', usersPort, {
+        USERS_PORT: String(usersPort),
+        DATABASE_URL: viaProxy,
+      });
+      await expect(json(`${users.url}/health/live`)).resolves.toMatchObject({
+        status: 200,
+      });
+      const notReady = await json(`${users.url}/health/ready`);
+      expect(notReady.status).toBe(503);
+      expect(notReady.type).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(notReady.text).health.details.database).toEqual({
+        status: 'down',
+        detail: expect.stringMatching(/ECONNREFUSED|not connected yet/),
+      });
+      await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+        status: 503,
+        retryAfter: '1',
+      });
+
+      await proxy.restore();
+      await waitUntilReady(users.url);
+      await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+        status: 200,
+      });
+      expect(users.output()).toMatch(/Database not ready \(.*ECONNREFUSED/);
+      const password = decodeURIComponent(new URL(viaProxy).password);
+      expect(users.output()).not.toContain(password);
+    });
+
+    it('answers 503 quickly while the database is lost, and recovers by itself', async () => {
+      await startUsers({
+        DATABASE_URL: viaProxy,
+        DATABASE_CONNECT_TIMEOUT_MS: '500',
+      });
+      await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+        status: 200,
+      });
+
+      await proxy.cut();
+      for (const path of ['/users/1', '/users']) {
+        const began = Date.now();
+        const lost = await json(`${users.url}${path}`);
+        expect(lost).toMatchObject({ status: 503, retryAfter: '1' });
+        expect(lost.type).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(lost.text).detail).toBe(
+          'The database is unavailable; try again shortly.',
+        );
+        // Bounded by the connect timeout, far from a hang; generous for a loaded machine.
+        expect(Date.now() - began).toBeLessThan(10_000);
+      }
+      const created = await json(`${users.url}/users`, {
+        name: 'Lost',
+        email: 'lost@x.io',
+      });
+      expect(created.status).toBe(503);
+      await expect(json(`${users.url}/health/ready`)).resolves.toMatchObject({
+        status: 503,
+      });
+      await expect(json(`${users.url}/health/live`)).resolves.toMatchObject({
+        status: 200,
+      });
+
+      await proxy.restore();
+      await waitUntilReady(users.url);
+      // Nothing half-stored: the next user gets the next id.
+      await expect(
+        json(`${users.url}/users`, { name: 'Back', email: 'back@x.io' }),
+      ).resolves.toMatchObject({ status: 201, text: '{"user_id":3}' });
+      expect(users.output()).not.toContain(
+        decodeURIComponent(new URL(viaProxy).password),
+      );
+    });
+  });
+
+  it('finishes the requests in flight on SIGTERM, then closes its pool and exits 0', async () => {
+    await startUsers({ SHUTDOWN_DRAIN_MS: '200' });
+    const inFlight = Array.from({ length: 20 }, (_, i) =>
+      json(`${users.url}/users`, { name: `U${i}`, email: `u${i}@x.io` }),
+    );
+    const stopped = users.stop('SIGTERM');
+    const answers = await Promise.all(inFlight);
+    expect(answers.every((answer) => answer.status === 201)).toBe(true);
+    await expect(stopped).resolves.toBe(0);
+    await expect(
+      queryTestDatabase(usersDb.url, 'select count(*)::int as n from users'),
+    ).resolves.toEqual([{ n: 22 }]);
+  });
+
+  it('runs its migrations on their own with `main.js migrate`, and the app starts with them off', async () => {
+    const migrate = () =>
+      spawnSync(process.execPath, [builtMain('users'), 'migrate'], {
+        env: { PATH: process.env.PATH, DATABASE_URL: usersDb.url },
+        encoding: 'utf8',
+      });
+    const first = migrate();
+    expect(first.status).toBe(0);
+    expect(first.stdout).toBe(
+      'users: applied 0001-create-users, 0002-seed-users, 0003-create-idempotency-keys\n',
+    );
+    expect(migrate().stdout).toBe('users: up to date\n');
+
+    await startUsers({ DATABASE_MIGRATE_AT_START: 'false' });
+    await expect(json(`${users.url}/users/2`)).resolves.toMatchObject({
+      status: 200,
+    });
+  });
+
+  it('refuses to migrate without DATABASE_URL, saying so', () => {
+    const run = spawnSync(process.execPath, [builtMain('users'), 'migrate'], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'users: DATABASE_URL is not set; nothing to migrate\n',
+    );
+  });
+});
