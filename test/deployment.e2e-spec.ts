@@ -1,5 +1,10 @@
 import { loadConfig, ServiceConfig } from '@app/common';
-import { builtMain, createTestApp, testConfig } from '@app/testing';
+import {
+  builtMain,
+  createTestApp,
+  proxySettings,
+  testConfig,
+} from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -167,21 +172,71 @@ describe('compose.yaml', () => {
       string,
       {
         build: { target: string };
-        ports: string[];
+        image: string;
+        ports?: string[];
+        expose?: string[];
+        deploy?: { replicas: number };
         environment: Record<string, string>;
         depends_on?: Record<string, { condition: string }>;
+        volumes?: string[];
         stop_grace_period: string;
       }
     >;
   };
 
-  it.each(APP_NAMES)('runs %s from its target, publishing its port', (name) => {
-    const service = compose.services[name];
-    expect(service.build.target).toBe(name);
-    expect(service.ports).toEqual([`${APPS[name].port}:${APPS[name].port}`]);
-    expect(service.environment[APPS[name].portVar]).toBe(
-      String(APPS[name].port),
+  it.each(APP_NAMES)(
+    'runs two replicas of %s from its target, behind the load balancer that publishes its port',
+    (name) => {
+      const service = compose.services[name];
+      expect(service.build.target).toBe(name);
+      expect(service.deploy?.replicas).toBe(2);
+      expect(service.ports).toBeUndefined();
+      expect(service.expose).toEqual([String(APPS[name].port)]);
+      expect(service.environment[APPS[name].portVar]).toBe(
+        String(APPS[name].port),
+      );
+      expect(compose.services.lb.ports).toContain(
+        `${APPS[name].port}:${APPS[name].port}`,
+      );
+    },
+  );
+
+  it.each(APP_NAMES)(
+    'gives %s its own database on the postgres service, once it is healthy',
+    (name) => {
+      const { environment, depends_on } = compose.services[name];
+      const url = new URL(
+        environment.DATABASE_URL.replace(
+          '${POSTGRES_PASSWORD:-local-only}',
+          'pw',
+        ),
+      );
+      expect(url.hostname).toBe('postgres');
+      expect(url.pathname).toBe(`/${name}`);
+      expect(read('deploy/compose/create-databases.sql')).toContain(
+        `CREATE DATABASE ${name};`,
+      );
+      expect(depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+    },
+  );
+
+  it('balances each service with the proxy settings the multi-replica test runs', () => {
+    const conf = read('deploy/compose/nginx.conf');
+    expect(compose.services.lb.volumes).toContain(
+      './deploy/compose/nginx.conf:/etc/nginx/nginx.conf:ro',
     );
+    for (const name of APP_NAMES) {
+      const location = new RegExp(
+        `listen ${APPS[name].port};\\s*location / \\{([^}]*)\\}`,
+      ).exec(conf)?.[1];
+      const lines = (text: string) =>
+        text
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean);
+      expect(lines(location ?? '')).toEqual(lines(proxySettings(name)));
+      expect(conf).toContain(`server ${name}:${APPS[name].port} resolve`);
+    }
   });
 
   it.each(APP_NAMES)(
@@ -191,19 +246,29 @@ describe('compose.yaml', () => {
       expect(variablesOf(name)).toEqual(
         expect.arrayContaining(Object.keys(environment)),
       );
-      expect(() => loadConfig(APPS[name].config, environment)).not.toThrow();
+      const resolved = Object.fromEntries(
+        Object.entries(environment).map(([key, value]) => [
+          key,
+          value.replace('${POSTGRES_PASSWORD:-local-only}', 'local-only'),
+        ]),
+      );
+      expect(() => loadConfig(APPS[name].config, resolved)).not.toThrow();
     },
   );
 
-  it('points orders at the users container', () => {
+  it('points orders at the users replicas through the load balancer', () => {
     const url = new URL(compose.services.orders.environment.USERS_SERVICE_URL);
-    expect(url.hostname).toBe('users');
+    expect(url.hostname).toBe('lb');
     expect(Number(url.port)).toBe(APPS.users.port);
   });
 
-  it('starts orders once users is healthy', () => {
-    expect(compose.services.orders.depends_on).toEqual({
+  it('starts orders once users is healthy, and the load balancer once both are', () => {
+    expect(compose.services.orders.depends_on?.users).toEqual({
+      condition: 'service_healthy',
+    });
+    expect(compose.services.lb.depends_on).toEqual({
       users: { condition: 'service_healthy' },
+      orders: { condition: 'service_healthy' },
     });
   });
 
@@ -305,8 +370,30 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       ]);
     });
 
-    it('keeps one replica: the in-memory store is per process', () => {
-      expect(deployment.spec.replicas).toBe(1);
+    it('runs two replicas, and keeps one through voluntary disruptions', () => {
+      expect(deployment.spec.replicas).toBe(2);
+      const budget = find('PodDisruptionBudget', name);
+      expect(budget.spec.minAvailable).toBe(1);
+      expect(budget.spec.selector).toEqual(deployment.spec.selector);
+    });
+
+    it('takes DATABASE_URL from a Secret, and migrates in an init container, not at start', () => {
+      const fromSecret = {
+        name: 'DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: `${name}-database`, key: 'url' } },
+      };
+      expect(container.env).toEqual([fromSecret]);
+      find('Secret', `${name}-database`);
+      expect(configMap.data!.DATABASE_MIGRATE_AT_START).toBe('false');
+      const [init] = pod.initContainers;
+      expect(init.image).toBe(container.image);
+      expect(init.command).toEqual([
+        'node',
+        `dist/apps/${name}/main.js`,
+        'migrate',
+      ]);
+      expect(init.env).toEqual([fromSecret]);
+      expect(init.envFrom).toEqual(container.envFrom);
     });
   });
 

@@ -8,3 +8,4 @@ export * from './logs';
 export * from './openapi';
 export * from './database';
 export * from './tcp-proxy';
+export * from './load-balancer';

@@ -1,0 +1,54 @@
+'use strict';
+// npm run start:postgres: both built services on a local PostgreSQL cluster kept in
+// .data/postgres (created on first run from the machine's PostgreSQL binaries), a database each.
+// Ctrl-C stops the services and the cluster; the data stays for the next run.
+const { spawn } = require('node:child_process');
+const { join } = require('node:path');
+const { Client } = require('pg');
+const { startCluster, databaseUrl } = require('./postgres-cluster.cjs');
+
+const ROOT = join(__dirname, '..');
+
+async function ensureDatabase(serverUrl, name) {
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  const { rowCount } = await client.query(
+    'select 1 from pg_database where datname = $1',
+    [name],
+  );
+  if (rowCount === 0) await client.query(`create database ${name}`);
+  await client.end();
+}
+
+async function main() {
+  const cluster = await startCluster({
+    dir: join(ROOT, '.data', 'postgres'),
+    port: Number(process.env.PGPORT ?? 54329),
+  });
+  console.log(
+    `PostgreSQL on 127.0.0.1:${cluster.port} (data in .data/postgres)`,
+  );
+  for (const name of ['users', 'orders'])
+    await ensureDatabase(cluster.url, name);
+  const apps = ['users', 'orders'].map((app) =>
+    spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js')], {
+      stdio: 'inherit',
+      env: { ...process.env, DATABASE_URL: databaseUrl(cluster.url, app) },
+    }),
+  );
+  const stop = async () => {
+    for (const app of apps) app.kill('SIGTERM');
+    await Promise.all(
+      apps.map((app) => new Promise((resolve) => app.once('exit', resolve))),
+    );
+    await cluster.stop({ keepData: true });
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
