@@ -2,6 +2,7 @@
 // node:http pair, side by side on loopback, alternating round by round. See the README's
 // "Performance" section. `-- --quick` is the smoke run CI keeps working; it asserts nothing.
 import autocannon from 'autocannon';
+import { Client } from 'pg';
 import { ChildProcess, spawn } from 'node:child_process';
 import {
   mkdtempSync,
@@ -72,6 +73,26 @@ type App = 'users' | 'orders';
 
 const logDir = mkdtempSync(join(tmpdir(), 'bench-'));
 
+/** Set by startDatabases, before the PostgreSQL implementation starts. */
+const databaseUrls: Record<App, string> = { users: '', orders: '' };
+
+/** A throwaway cluster with a database per app, from the machine's PostgreSQL binaries. */
+async function startDatabases(): Promise<() => Promise<void>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startCluster, databaseUrl } = require(
+    join(ROOT, 'scripts', 'postgres-cluster.cjs'),
+  );
+  const cluster = await startCluster();
+  const client = new Client({ connectionString: cluster.url });
+  await client.connect();
+  for (const app of ['users', 'orders'] as const) {
+    await client.query(`create database ${app}`);
+    databaseUrls[app] = databaseUrl(cluster.url, app);
+  }
+  await client.end();
+  return () => cluster.stop();
+}
+
 const ALL_IMPLEMENTATIONS: Implementation[] = [
   {
     key: 'project',
@@ -83,6 +104,18 @@ const ALL_IMPLEMENTATIONS: Implementation[] = [
         NODE_ENV: 'production',
         [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
         USERS_SERVICE_URL: usersUrl,
+      },
+    }),
+  },
+  {
+    key: 'postgres',
+    name: 'project on PostgreSQL',
+    // The same build and defaults, each app on its own database of a local throwaway cluster.
+    command: (app, port, usersUrl) => ({
+      args: [join(ROOT, 'dist', 'apps', app, 'main.js')],
+      env: {
+        ...ALL_IMPLEMENTATIONS[0].command(app, port, usersUrl).env,
+        DATABASE_URL: databaseUrls[app],
       },
     }),
   },
@@ -330,6 +363,9 @@ const rotated = <T>(items: T[], round: number): T[] =>
   items.map((_, i) => items[(i + round) % items.length]);
 
 async function main(): Promise<void> {
+  const stopDatabases = IMPLEMENTATIONS.some((impl) => impl.key === 'postgres')
+    ? await startDatabases()
+    : async () => undefined;
   const startup = new Map<string, { users: number[]; orders: number[] }>();
   for (let round = 0; round < settings.startRounds; round++) {
     for (const impl of rotated(IMPLEMENTATIONS, round)) {
@@ -386,6 +422,7 @@ async function main(): Promise<void> {
     await stop(pair.users);
   }
   rmSync(logDir, { recursive: true, force: true });
+  await stopDatabases();
 
   const report = render(samples, startup, idle, after);
   console.log(`\n${report}`);
@@ -470,6 +507,15 @@ function render(
         `Idle RSS, ${project} / ${reference}: users ${fixed(p[0] / r[0], 2)}×, orders ${fixed(p[1] / r[1], 2)}×.`,
       );
     }
+  }
+  const onPostgres = named('postgres');
+  if (project && onPostgres) {
+    lines.push(
+      `Throughput on PostgreSQL / in memory: ${ROUTES.map(
+        (route) =>
+          `\`${route.name}\` ${fixed(ratio(route.name, onPostgres, project), 2)}×`,
+      ).join(', ')}.`,
+    );
   }
   lines.push('');
   return lines.join('\n');

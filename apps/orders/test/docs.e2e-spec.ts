@@ -1,12 +1,16 @@
 import { INestApplication } from '@nestjs/common';
 import {
+  answer,
   createTestApp,
+  responseValidator,
+  StandInServer,
   documentedStatuses,
   expectEveryServedRouteDocumented,
   testConfig,
   validOpenApiDocument,
 } from '@app/testing';
 import type { OpenAPIV3 } from 'openapi-types';
+import request from 'supertest';
 import { OrdersAppModule } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
@@ -61,10 +65,100 @@ describe('orders API docs (e2e)', () => {
     expectEveryServedRouteDocumented(app, document);
   });
 
-  it('shows the user of an order as nullable', () => {
-    const order = document.components!.schemas!
-      .OrderDto as OpenAPIV3.SchemaObject;
-    expect(order.properties!.user).toMatchObject({ nullable: true });
+  describe('answers as documented', () => {
+    let users: StandInServer;
+    let withUsers: INestApplication;
+    let check: Awaited<ReturnType<typeof responseValidator>>;
+
+    beforeAll(async () => {
+      // A users service that no longer knows anyone: orders answer with "user": null.
+      users = await StandInServer.start(answer(404, '{"status":404}'));
+      withUsers = await createTestApp(
+        OrdersAppModule.forRoot(
+          testConfig(OrdersConfig, { USERS_SERVICE_URL: users.url }),
+        ),
+      );
+      check = await responseValidator(document);
+    });
+
+    afterAll(async () => {
+      await withUsers.close();
+      await users.close();
+    });
+
+    const get = async (path: string) => {
+      const response = await request(withUsers.getHttpServer()).get(path);
+      return {
+        status: response.status,
+        type: response.headers['content-type'],
+        body: /json/.test(response.headers['content-type'] ?? '')
+          ? response.body
+          : response.text,
+      };
+    };
+
+    it('a 200 whose user is null, which the document admits', async () => {
+      const received = await get('/orders/1');
+      expect(received.body).toEqual({
+        user_id: 1,
+        product: 'Laptop',
+        user: null,
+      });
+      expect(() => check('GET', '/orders/1', received)).not.toThrow();
+    });
+
+    it('refuses a user object that is neither a user nor null', () => {
+      expect(() =>
+        check('GET', '/orders/1', {
+          status: 200,
+          type: 'application/json',
+          body: { user_id: 1, product: 'Laptop', user: { name: 1 } },
+        }),
+      ).toThrow(/does not match the document/);
+    });
+
+    it.each([
+      ['offset', '/orders?offset=9007199254740991', 200],
+      ['offset', '/orders?offset=9007199254740992', 400],
+      ['user_id', '/orders?user_id=9007199254740991', 200],
+      ['user_id', '/orders?user_id=99999999999999999999', 400],
+    ])(
+      'documents the maximum of %s and answers on each side of it: %s',
+      async (name, path, status) => {
+        const parameters = document.paths['/orders']!.get!
+          .parameters as OpenAPIV3.ParameterObject[];
+        const schema = parameters.find((p) => p.name === name)!
+          .schema as OpenAPIV3.SchemaObject;
+        expect(schema.maximum).toBe(Number.MAX_SAFE_INTEGER);
+        const received = await get(path);
+        expect(received.status).toBe(status);
+        if (status === 400)
+          expect(received.body.errors).toEqual([
+            {
+              field: name,
+              message: `${name} must not be greater than 9007199254740991`,
+            },
+          ]);
+        expect(() => check('GET', path, received)).not.toThrow();
+      },
+    );
+
+    it('documents the maximum user_id of POST /orders', () => {
+      const createOrder = document.components!.schemas!
+        .CreateOrderDto as OpenAPIV3.SchemaObject;
+      expect(
+        (createOrder.properties!.user_id as OpenAPIV3.SchemaObject).maximum,
+      ).toBe(Number.MAX_SAFE_INTEGER);
+    });
+
+    it.each(['/health/live', '/health/ready', '/metrics'])(
+      '%s answers what the document says, JSON or Prometheus text',
+      async (path) => {
+        const received = await get(path);
+        expect(received.status).toBe(200);
+        expect(() => check('GET', path, received)).not.toThrow();
+      },
+    );
   });
 
   it('documents the Idempotency-Key header and the user_id filter', () => {

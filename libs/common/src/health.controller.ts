@@ -29,6 +29,22 @@ export interface ReadinessIndicators {
   indicators(): HealthIndicatorFunction[];
 }
 
+/** A 200 with what terminus answers: the overall status and each check, by name. */
+const ApiHealthResponse = (description: string) =>
+  ApiOkResponse({
+    description,
+    schema: {
+      type: 'object',
+      required: ['status', 'info', 'error', 'details'],
+      properties: {
+        status: { type: 'string', enum: ['ok', 'degraded', 'error', 'shutting_down'] },
+        info: { type: 'object', additionalProperties: { type: 'object' } },
+        error: { type: 'object', additionalProperties: { type: 'object' } },
+        details: { type: 'object', additionalProperties: { type: 'object' } },
+      },
+    },
+  });
+
 @ApiTags('operations')
 @SkipThrottle()
 @Controller('health')
@@ -46,7 +62,7 @@ export class HealthController {
   /** The process is up and serving HTTP. Checks nothing else, so it never fails for a dependency. */
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process serves HTTP' })
-  @ApiOkResponse({ description: 'Alive' })
+  @ApiHealthResponse('Alive')
   live(): HealthCheckResult {
     return { status: 'ok', info: {}, error: {}, details: {} };
   }
@@ -58,7 +74,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: ready for traffic' })
-  @ApiOkResponse({ description: 'Ready; the body reports each check' })
+  @ApiHealthResponse('Ready; the body reports each check')
   @ApiProblems({ 503: 'Starting or draining; the checks are under health' })
   async ready(): Promise<HealthCheckResult> {
     const ready = this.lifecycle.state === 'ready';

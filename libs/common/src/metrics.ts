@@ -71,7 +71,10 @@ export class MetricsController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Prometheus metrics' })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text exposition format' })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format (version 0.0.4)',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async metrics(
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {

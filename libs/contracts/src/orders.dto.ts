@@ -1,4 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import {
   IsInt,
   IsNotEmpty,
@@ -19,6 +24,7 @@ export class CreateOrderDto {
   @ApiProperty({
     type: 'integer',
     minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
     description: 'A user the users service knows',
     example: 2,
   })
@@ -43,6 +49,7 @@ export class CreateOrderDto {
 }
 
 /** Body of `GET /orders/:id`: the seed's, with `user` null when the users app no longer knows the user. */
+@ApiExtraModels(UserDto)
 export class OrderDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
@@ -50,9 +57,13 @@ export class OrderDto {
   @ApiProperty({ example: 'Laptop' })
   product: string;
 
+  // OpenAPI 3.0 has no null type, and `nullable` beside a $ref does not admit null (the $ref still
+  // requires an object): either the user, or a schema whose only value is null.
   @ApiProperty({
-    type: UserDto,
-    nullable: true,
+    anyOf: [
+      { $ref: getSchemaPath(UserDto) },
+      { type: 'object', nullable: true, enum: [null] },
+    ],
     description:
       'As the users service knows the user now; null if it no longer does',
   })
@@ -88,6 +99,7 @@ export class ListOrdersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
     description: "Only this user's orders",
   })
   @IsOptional()

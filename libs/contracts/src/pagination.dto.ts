@@ -24,6 +24,7 @@ export class PageQueryDto {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
     default: 0,
     description: 'How many items to skip, in id order',
   })

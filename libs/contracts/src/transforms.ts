@@ -8,10 +8,12 @@ export const Trim = () =>
 /**
  * Query strings arrive as text. Only plain decimal digits become numbers: `1e3`, ` 5`, `0x10`
  * or `5.0` stay strings and fail `@IsInt()`, instead of being quietly coerced by `Number()`.
+ * Any number of digits converts, so a value too large fails `@Max` with that reason, not with
+ * "must be an integer number".
  */
 export const QueryInt = () =>
   Transform(({ value }) =>
-    typeof value === 'string' && /^\d{1,16}$/.test(value)
+    typeof value === 'string' && /^\d+$/.test(value)
       ? Number(value)
       : value,
   );

@@ -1,4 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { INestApplication } from '@nestjs/common';
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
@@ -63,4 +65,71 @@ function servedRoutes(app: INestApplication): string[] {
 
 interface RouteLayer {
   route?: { path: string; methods: Record<string, boolean> };
+}
+
+export interface ReceivedResponse {
+  status: number;
+  /** The Content-Type header, parameters included. */
+  type?: string | null;
+  /** The parsed JSON body, or the text for other types. */
+  body: unknown;
+}
+
+/**
+ * Checks responses against the app's own document, with Ajv (OpenAPI 3.0 schemas, `nullable`
+ * included): the status is documented for the route, the content type is one documented for it,
+ * and the body matches that schema. Throws, naming the route and every mismatch, when one does not.
+ */
+export async function responseValidator(
+  document: OpenAPIV3.Document,
+): Promise<(method: string, path: string, response: ReceivedResponse) => void> {
+  const resolved = (await SwaggerParser.dereference(
+    structuredClone(document) as never,
+  )) as OpenAPIV3.Document;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const templates = Object.keys(resolved.paths).map((template) => ({
+    template,
+    pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }));
+  return (method, path, response) => {
+    const pathOnly = path.split('?')[0];
+    const template = templates.find(({ pattern }) =>
+      pattern.test(pathOnly),
+    )?.template;
+    const where = `${method.toUpperCase()} ${path} → ${response.status}`;
+    if (!template) throw new Error(`${where}: path not in the document`);
+    const operation =
+      resolved.paths[template]?.[method.toLowerCase() as OpenAPIV3.HttpMethods];
+    if (!operation) throw new Error(`${where}: method not in the document`);
+    const documented = (operation.responses[String(response.status)] ??
+      operation.responses.default) as OpenAPIV3.ResponseObject | undefined;
+    if (!documented) throw new Error(`${where}: status not documented`);
+    const type = response.type?.split(';')[0].trim();
+    const hasBody =
+      response.body !== undefined &&
+      response.body !== '' &&
+      !(
+        typeof response.body === 'object' &&
+        response.body !== null &&
+        Object.keys(response.body).length === 0 &&
+        !type
+      );
+    if (!documented.content) {
+      if (hasBody) throw new Error(`${where}: a body where none is documented`);
+      return;
+    }
+    const media = type ? documented.content[type] : undefined;
+    if (!media)
+      throw new Error(
+        `${where}: content type ${type} not documented (${Object.keys(documented.content).join(', ')})`,
+      );
+    if (!media.schema) return;
+    const validate = ajv.compile(media.schema);
+    if (!validate(response.body)) {
+      throw new Error(
+        `${where}: body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(response.body)}`,
+      );
+    }
+  };
 }

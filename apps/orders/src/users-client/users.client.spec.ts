@@ -21,8 +21,9 @@ describe('UsersClient', () => {
   let registry: Registry;
   const get = jest.fn<ReturnType<Get>, Parameters<Get>>();
 
-  beforeEach(async () => {
-    get.mockReset();
+  // A deadline no loaded machine reaches by accident; the one test about deadlines sets 50 ms,
+  // where only the deadline can end the call, so its outcome does not depend on the machine.
+  async function makeClient(deadlineMs = 30_000): Promise<UsersClient> {
     registry = new Registry();
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -31,15 +32,20 @@ describe('UsersClient', () => {
         {
           provide: OrdersConfig,
           useValue: Object.assign(new OrdersConfig(), {
-            USERS_SERVICE_TIMEOUT_MS: 50,
-            USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 50,
+            USERS_SERVICE_TIMEOUT_MS: deadlineMs,
+            USERS_SERVICE_ATTEMPT_TIMEOUT_MS: deadlineMs,
             USERS_SERVICE_RETRY_DELAY_MS: 0,
           }),
         },
         { provide: METRICS_REGISTRY, useValue: registry },
       ],
     }).compile();
-    client = moduleRef.get(UsersClient);
+    return moduleRef.get(UsersClient);
+  }
+
+  beforeEach(async () => {
+    get.mockReset();
+    client = await makeClient();
   });
 
   const respond = (status: number, data: string) =>
@@ -108,6 +114,7 @@ describe('UsersClient', () => {
   );
 
   it('answers 504 when the deadline passes first', async () => {
+    client = await makeClient(50);
     get.mockImplementation(
       (_path, config) =>
         new Observable((subscriber) => {
