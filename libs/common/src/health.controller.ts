@@ -37,7 +37,10 @@ const ApiHealthResponse = (description: string) =>
       type: 'object',
       required: ['status', 'info', 'error', 'details'],
       properties: {
-        status: { type: 'string', enum: ['ok', 'degraded', 'error', 'shutting_down'] },
+        status: {
+          type: 'string',
+          enum: ['ok', 'degraded', 'error', 'shutting_down'],
+        },
         info: { type: 'object', additionalProperties: { type: 'object' } },
         error: { type: 'object', additionalProperties: { type: 'object' } },
         details: { type: 'object', additionalProperties: { type: 'object' } },

@@ -13,9 +13,7 @@ export const Trim = () =>
  */
 export const QueryInt = () =>
   Transform(({ value }) =>
-    typeof value === 'string' && /^\d+$/.test(value)
-      ? Number(value)
-      : value,
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
   );
 
 /** "name is required" for a missing or null field, rather than its type error. */
