@@ -173,7 +173,7 @@ describe('two replicas of each service behind a load balancer', () => {
     ).toHaveLength(1);
   });
 
-  it('replays an Idempotency-Key on another replica, and refuses it there while in flight', async () => {
+  it('replays an Idempotency-Key on another replica, and refuses another request under it there', async () => {
     const key = { 'Idempotency-Key': 'replica-key-1' };
     const body = { name: 'Kay', email: 'kay@x.io' };
     const first = await post(`${replicas.users[0].url}/users`, body, key);

@@ -1,5 +1,6 @@
 import {
   createTestDatabase,
+  startTcpProxy,
   queryTestDatabase,
   testDatabaseClient,
   TestDatabase,
@@ -144,6 +145,35 @@ describe('Database', () => {
     await expect(
       database.run((db) => sql`select pg_sleep(5)`.execute(db)),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('answers StoreUnavailableError when the connection is lost mid-query, and lives on', async () => {
+    const direct = new URL(created.url);
+    const proxy = await startTcpProxy({
+      host: direct.hostname,
+      port: Number(direct.port),
+    });
+    direct.port = String(proxy.port);
+    const database = open(direct.toString(), MIGRATIONS);
+    await database.run((db) => sql`select 1`.execute(db));
+    const running = database.run((db) => sql`select pg_sleep(5)`.execute(db));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // node-postgres also emits 'error' on the checked-out client: unheard, it would end the process.
+    const uncaught = jest.fn();
+    process.on('uncaughtException', uncaught);
+    try {
+      await proxy.cut();
+      await expect(running).rejects.toBeInstanceOf(StoreUnavailableError);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).not.toHaveBeenCalled();
+      await proxy.restore();
+      await expect(
+        database.run((db) => sql`select 1 as one`.execute(db)),
+      ).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    } finally {
+      process.off('uncaughtException', uncaught);
+      await proxy.close();
+    }
   });
 
   it('runs a serialization failure again instead of failing the request', async () => {

@@ -57,6 +57,14 @@ export class Database {
     this.pool.on('error', (error) =>
       this.logger.warn(`Idle database connection lost: ${error.message}`),
     );
+    // Nor one lost while checked out: node-postgres then rejects the query (which becomes a 503)
+    // and also emits 'error' on the client, where the pool listens only while it is idle. With no
+    // listener, that event would kill the process.
+    this.pool.on('connect', (client) =>
+      client.on('error', (error) =>
+        this.logger.warn(`Database connection lost: ${error.message}`),
+      ),
+    );
     this.kysely = new Kysely({
       dialect: new PostgresDialect({ pool: this.pool }),
     });
