@@ -6,6 +6,7 @@ const {
   existsSync,
   mkdtempSync,
   mkdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
   chownSync,
@@ -135,14 +136,34 @@ async function startCluster({ dir, port } = {}) {
     dataDir,
     pid: child.pid,
     async stop({ keepData = Boolean(dir) } = {}) {
-      if (child.exitCode === null) {
-        // SIGINT is PostgreSQL's fast shutdown; runuser passes it on.
-        child.kill('SIGINT');
-        await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        // SIGINT to the postmaster itself is PostgreSQL's fast shutdown; runuser, in between,
+        // does not pass it on. The postmaster's pid is the first line of postmaster.pid.
+        const postmaster = readPid(join(dataDir, 'postmaster.pid'));
+        if (postmaster) process.kill(postmaster, 'SIGINT');
+        else child.kill('SIGINT');
+        const stopped = await Promise.race([
+          exited.then(() => true),
+          new Promise((resolve) => setTimeout(resolve, 15_000, false)),
+        ]);
+        if (!stopped) {
+          if (postmaster) process.kill(postmaster, 'SIGKILL');
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function readPid(file) {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `postgres://.../postgres` → the same server, database `name`. */
