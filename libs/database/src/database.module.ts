@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import type { Migration } from 'kysely/migration';
 import { Database } from './database';
+import { withoutDatabaseUrl } from './errors';
 
 /** The settings a service reads from its environment for its database (see ServiceConfig). */
 export interface DatabaseSettings {
@@ -94,12 +95,9 @@ export async function migrateAndExit(
     process.exit(0);
   } catch (error) {
     process.stderr.write(
-      `${name}: migration failed: ${withoutUrl((error as Error).message)}\n`,
+      `${name}: migration failed: ${withoutDatabaseUrl((error as Error).message)}\n`,
     );
     await database.close().catch(() => undefined);
     process.exit(1);
   }
 }
-
-const withoutUrl = (message: string) =>
-  message.replace(/postgres(ql)?:\/\/\S+/gi, '<database url>');

@@ -3,7 +3,12 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migration, MigrationResultSet, Migrator } from 'kysely/migration';
 import { Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRetryable, StoreUnavailableError, toStoreError } from './errors';
+import {
+  isRetryable,
+  StoreUnavailableError,
+  toStoreError,
+  withoutDatabaseUrl,
+} from './errors';
 
 export interface DatabaseOptions {
   /** `postgres://user:password@host:port/database`; may carry `?sslmode=...`. */
@@ -156,5 +161,5 @@ function describe(error: unknown): string {
   const mapped = toStoreError(error);
   const cause = mapped instanceof StoreUnavailableError ? mapped.cause : mapped;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return message.replace(/postgres(ql)?:\/\/\S+/gi, '<database url>');
+  return withoutDatabaseUrl(message);
 }

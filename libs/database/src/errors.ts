@@ -59,3 +59,8 @@ export function toStoreError(error: unknown): unknown {
   }
   return error;
 }
+
+/** A message safe to log or show: any database URL in it, password included, replaced. */
+export function withoutDatabaseUrl(message: string): string {
+  return message.replace(/postgres(ql)?:\/\/\S+/gi, '<database url>');
+}

@@ -88,6 +88,10 @@ ${proxySettings(name)}
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
+  const errorLog = () =>
+    existsSync(join(dir, 'error.log'))
+      ? readFileSync(join(dir, 'error.log'), 'utf8')
+      : '';
   execFileSync(nginx, ['-t', '-q', '-p', dir, '-c', join(dir, 'nginx.conf')]);
   const child: ChildProcess = spawn(
     nginx,
@@ -106,20 +110,14 @@ ${proxySettings(name)}
   for (const port of Object.values(ports)) {
     while (!(await canConnect(port))) {
       if (Date.now() > deadline || child.exitCode !== null) {
-        const log = existsSync(join(dir, 'error.log'))
-          ? readFileSync(join(dir, 'error.log'), 'utf8')
-          : '';
-        throw new Error(`nginx did not start:\n${log}`);
+        throw new Error(`nginx did not start:\n${errorLog()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
   return {
     urls,
-    errorLog: () =>
-      existsSync(join(dir, 'error.log'))
-        ? readFileSync(join(dir, 'error.log'), 'utf8')
-        : '',
+    errorLog,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGQUIT');

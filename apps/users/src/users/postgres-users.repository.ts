@@ -69,29 +69,24 @@ export class PostgresUsersRepository implements UsersRepository {
   }): Promise<Page<User>> {
     // Ids are handed out in commit order (the counter row is held until commit), so a page read
     // by id never skips a row committed before it.
-    const rows = await this.database.run((db) =>
-      db
-        .selectFrom('users')
-        .select(['id', 'name', 'email'])
-        .select(sql<string>`count(*) over ()`.as('total'))
-        .orderBy('id')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
+    const [rows, count] = await this.database.run((db) =>
+      Promise.all([
+        db
+          .selectFrom('users')
+          .select(['id', 'name', 'email'])
+          .orderBy('id')
+          .limit(limit)
+          .offset(offset)
+          .execute(),
+        db
+          .selectFrom('users')
+          .select(sql<string>`count(*)`.as('total'))
+          .executeTakeFirstOrThrow(),
+      ]),
     );
-    const total =
-      rows.length > 0
-        ? Number(rows[0].total)
-        : Number(
-            (
-              await this.database.run((db) =>
-                db
-                  .selectFrom('users')
-                  .select(sql<string>`count(*)`.as('total'))
-                  .executeTakeFirstOrThrow(),
-              )
-            ).total,
-          );
-    return { items: rows.map((row) => toUser(row as UserRow)), total };
+    return {
+      items: rows.map((row) => toUser(row as UserRow)),
+      total: Number(count.total),
+    };
   }
 }
