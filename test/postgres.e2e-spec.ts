@@ -11,6 +11,35 @@ import {
   waitUntilReady,
 } from '@app/testing';
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { Client } from 'pg';
+
+// Bounds a wait for an event on a loaded machine; the tests never wait this long when they pass.
+const WAIT_LIMIT_MS = 20_000;
+
+async function waitForQuery(
+  url: string,
+  text: string,
+  expected: unknown[],
+): Promise<void> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  let rows = await queryTestDatabase(url, text);
+  while (!isDeepStrictEqual(rows, expected)) {
+    if (Date.now() > deadline)
+      throw new Error(`${text} gave ${JSON.stringify(rows)}`);
+    await sleep(20);
+    rows = await queryTestDatabase(url, text);
+  }
+}
+
+async function waitForOutput(app: BuiltApp, text: string): Promise<void> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  while (!app.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`No "${text}" in the output`);
+    await sleep(20);
+  }
+}
 
 const json = async (url: string, body?: object) => {
   const response = await fetch(url, {
@@ -222,14 +251,36 @@ describe('both built apps on PostgreSQL', () => {
   });
 
   it('finishes the requests in flight on SIGTERM, then closes its pool and exits 0', async () => {
-    await startUsers({ SHUTDOWN_DRAIN_MS: '200' });
-    const inFlight = Array.from({ length: 20 }, (_, i) =>
-      json(`${users.url}/users`, { name: `U${i}`, email: `u${i}@x.io` }),
-    );
-    const stopped = users.stop('SIGTERM');
-    const answers = await Promise.all(inFlight);
-    expect(answers.every((answer) => answer.status === 201)).toBe(true);
-    await expect(stopped).resolves.toBe(0);
+    await startUsers({
+      SHUTDOWN_DRAIN_MS: '200',
+      DATABASE_POOL_MAX: '20',
+      DATABASE_STATEMENT_TIMEOUT_MS: '60000',
+    });
+    // Held inserts: each request is provably inside the app, waiting on the database, when the
+    // signal comes, however slow the machine.
+    const lock = new Client({ connectionString: usersDb.url });
+    await lock.connect();
+    try {
+      await lock.query('begin; lock table users in exclusive mode');
+      const inFlight = Array.from({ length: 20 }, (_, i) =>
+        json(`${users.url}/users`, { name: `U${i}`, email: `u${i}@x.io` }),
+      );
+      await waitForQuery(
+        usersDb.url,
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+        [{ n: 20 }],
+      );
+      const stopped = users.stop('SIGTERM');
+      await waitForOutput(users, 'Drained: refusing new connections');
+      await lock.query('commit');
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((answer) => answer.status)).toEqual(
+        Array(20).fill(201),
+      );
+      await expect(stopped).resolves.toBe(0);
+    } finally {
+      await lock.end();
+    }
     await expect(
       queryTestDatabase(usersDb.url, 'select count(*)::int as n from users'),
     ).resolves.toEqual([{ n: 22 }]);
