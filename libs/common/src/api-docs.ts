@@ -7,6 +7,7 @@ import {
   getSchemaPath,
   SwaggerModule,
 } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { ProblemDetailsDto } from '@app/contracts';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter';
 
@@ -60,10 +61,60 @@ export function setupApiDocs(
   SwaggerModule.setup(
     DOCS_PATH,
     app,
-    () => SwaggerModule.createDocument(app, config),
+    () => withResponseHeaders(SwaggerModule.createDocument(app, config)),
     {
       jsonDocumentUrl: OPENAPI_PATH,
       raw: ['json'],
     },
   );
+}
+
+const RETRY_AFTER = {
+  description: 'Seconds to wait before trying again',
+  schema: { type: 'integer', minimum: 0 },
+};
+
+/**
+ * Declares the response headers a client reads, on every answer that carries them: one place for
+ * all routes, so that a new route cannot forget them. An `Idempotency-Key` route is recognised by
+ * its documented request header (see `@Idempotent()`).
+ */
+export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      const idempotent = (operation.parameters ?? []).some(
+        (parameter) =>
+          'in' in parameter &&
+          parameter.in === 'header' &&
+          parameter.name.toLowerCase() === 'idempotency-key',
+      );
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!response || '$ref' in response) continue;
+        const headers: NonNullable<typeof response.headers> = {
+          'X-Request-Id': {
+            description:
+              "The request's id: the client's X-Request-Id if it sent a sane one, else a new UUID. It is in every log line of the request.",
+            required: true,
+            schema: { type: 'string' },
+          },
+        };
+        if (
+          status === '429' ||
+          status === '503' ||
+          (idempotent && status === '409')
+        )
+          headers['Retry-After'] = RETRY_AFTER;
+        if (idempotent && /^2/.test(status))
+          headers['Idempotent-Replayed'] = {
+            description:
+              'Present when this is the stored answer to an earlier request with the same Idempotency-Key',
+            schema: { type: 'string', enum: ['true'] },
+          };
+        response.headers = { ...response.headers, ...headers };
+      }
+    }
+  }
+  return document;
 }

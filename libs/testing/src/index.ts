@@ -9,3 +9,4 @@ export * from './openapi';
 export * from './database';
 export * from './tcp-proxy';
 export * from './load-balancer';
+export * from './contract-check';

@@ -1,5 +1,5 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import Ajv from 'ajv';
+import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { INestApplication } from '@nestjs/common';
 import type { OpenAPIV3 } from 'openapi-types';
@@ -73,38 +73,85 @@ export interface ReceivedResponse {
   type?: string | null;
   /** The parsed JSON body, or the text for other types. */
   body: unknown;
+  /** Response headers, names in lower case; when given, the client headers are checked too. */
+  headers?: Record<string, string | string[] | number | undefined>;
 }
+
+export type ResponseValidator = (
+  method: string,
+  path: string,
+  response: ReceivedResponse,
+) => void;
+
+/** The response headers a client reads: each one sent must be documented for that answer. */
+const CLIENT_HEADERS = ['x-request-id', 'retry-after', 'idempotent-replayed'];
 
 /**
  * Checks responses against the app's own document, with Ajv (OpenAPI 3.0 schemas, `nullable`
  * included): the status is documented for the route, the content type is one documented for it,
- * and the body matches that schema. Throws, naming the route and every mismatch, when one does not.
+ * the body matches that schema, and the client headers sent are the documented ones. Throws,
+ * naming the route and every mismatch, when one does not.
+ *
+ * OpenAPI validators such as openapi-backend check `application/json` bodies only and let an
+ * undocumented status pass, which is most of what this must catch; so this composes the two parts
+ * they are built on, swagger-parser's dereferencing and Ajv.
  */
 export async function responseValidator(
   document: OpenAPIV3.Document,
-): Promise<(method: string, path: string, response: ReceivedResponse) => void> {
+): Promise<ResponseValidator> {
   const resolved = (await SwaggerParser.dereference(
     structuredClone(document) as never,
   )) as OpenAPIV3.Document;
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
+  const compiled = new WeakMap<object, ValidateFunction>();
+  const compile = (schema: object) => {
+    let validate = compiled.get(schema);
+    if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+    return validate;
+  };
   const templates = Object.keys(resolved.paths).map((template) => ({
     template,
     pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   }));
+  const problemSchema = resolved.components?.schemas?.ProblemDetailsDto;
+  const checkProblem = (where: string, response: ReceivedResponse) => {
+    if (!problemSchema) throw new Error('No ProblemDetailsDto in the document');
+    if (response.type?.split(';')[0] !== 'application/problem+json')
+      throw new Error(`${where}: not a problem: ${response.type}`);
+    const validate = compile(problemSchema);
+    if (!validate(response.body))
+      throw new Error(
+        `${where}: not a problem: ${ajv.errorsText(validate.errors)}`,
+      );
+  };
   return (method, path, response) => {
     const pathOnly = path.split('?')[0];
     const template = templates.find(({ pattern }) =>
       pattern.test(pathOnly),
     )?.template;
     const where = `${method.toUpperCase()} ${path} → ${response.status}`;
-    if (!template) throw new Error(`${where}: path not in the document`);
-    const operation =
-      resolved.paths[template]?.[method.toLowerCase() as OpenAPIV3.HttpMethods];
-    if (!operation) throw new Error(`${where}: method not in the document`);
+    const operation = template
+      ? resolved.paths[template]?.[
+          method.toLowerCase() as OpenAPIV3.HttpMethods
+        ]
+      : undefined;
+    if (!operation) {
+      // No operation to check against: the router's own answers, which are still problems.
+      if (method.toUpperCase() === 'OPTIONS' && response.status === 204) return; // a CORS preflight, answered before routing
+      if (
+        (response.status === 404 && !template) ||
+        (response.status === 405 && template)
+      )
+        return checkProblem(where, response);
+      throw new Error(
+        `${where}: ${template ? 'method' : 'path'} not in the document`,
+      );
+    }
     const documented = (operation.responses[String(response.status)] ??
       operation.responses.default) as OpenAPIV3.ResponseObject | undefined;
     if (!documented) throw new Error(`${where}: status not documented`);
+    if (response.headers) checkHeaders(where, documented, response.headers);
     const type = response.type?.split(';')[0].trim();
     const hasBody =
       response.body !== undefined &&
@@ -125,11 +172,42 @@ export async function responseValidator(
         `${where}: content type ${type} not documented (${Object.keys(documented.content).join(', ')})`,
       );
     if (!media.schema) return;
-    const validate = ajv.compile(media.schema);
+    const validate = compile(media.schema);
     if (!validate(response.body)) {
       throw new Error(
         `${where}: body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(response.body)}`,
       );
     }
   };
+}
+
+function checkHeaders(
+  where: string,
+  documented: OpenAPIV3.ResponseObject,
+  headers: NonNullable<ReceivedResponse['headers']>,
+): void {
+  const declared = new Map(
+    Object.entries(documented.headers ?? {}).map(([name, header]) => [
+      name.toLowerCase(),
+      header as OpenAPIV3.HeaderObject,
+    ]),
+  );
+  for (const name of CLIENT_HEADERS) {
+    const value = headers[name];
+    const header = declared.get(name);
+    if (value === undefined) {
+      if (header?.required) throw new Error(`${where}: no ${name} header`);
+      continue;
+    }
+    if (!header) throw new Error(`${where}: header ${name} not documented`);
+    const schema = header.schema as OpenAPIV3.SchemaObject | undefined;
+    const text = String(value);
+    if (
+      (schema?.type === 'integer' && !/^\d+$/.test(text)) ||
+      (schema?.enum && !schema.enum.includes(text))
+    )
+      throw new Error(
+        `${where}: header ${name}: ${text} does not match ${JSON.stringify(schema)}`,
+      );
+  }
 }

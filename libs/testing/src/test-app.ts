@@ -3,6 +3,7 @@ import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { configureHttpApp, httpAppOptions, ServiceConfig } from '@app/common';
 import { Database } from '@app/database';
 import type { AddressInfo } from 'node:net';
+import { recordResponses } from './contract-check';
 import { createReservedDatabase, isReservedTestDatabase } from './database';
 
 /**
@@ -24,6 +25,7 @@ export async function createTestApp(
       : undefined;
   const app = configureHttpApp(moduleRef.createNestApplication(httpAppOptions));
   await app.init();
+  await recordResponses(app);
   // Migrated before the first request, as a deployed app is once it reports ready.
   if (DATABASE_URL) await app.get(Database).start();
   if (drop) {
