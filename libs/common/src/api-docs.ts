@@ -61,7 +61,10 @@ export function setupApiDocs(
   SwaggerModule.setup(
     DOCS_PATH,
     app,
-    () => withResponseHeaders(SwaggerModule.createDocument(app, config)),
+    () =>
+      withResponseHeaders(
+        withClosedRequestBodies(SwaggerModule.createDocument(app, config)),
+      ),
     {
       jsonDocumentUrl: OPENAPI_PATH,
       raw: ['json'],
@@ -113,6 +116,28 @@ export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
             schema: { type: 'string', enum: ['true'] },
           };
         response.headers = { ...response.headers, ...headers };
+      }
+    }
+  }
+  return document;
+}
+
+/**
+ * The validation pipe refuses unknown fields in every body (see createValidationPipe), so each
+ * request body schema says so too; a generated client then refuses them before sending.
+ */
+export function withClosedRequestBodies(
+  document: OpenAPIObject,
+): OpenAPIObject {
+  const schemas = document.components?.schemas ?? {};
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['post', 'put', 'patch'] as const) {
+      const body = item[method]?.requestBody;
+      if (!body || '$ref' in body) continue;
+      for (const media of Object.values(body.content)) {
+        const ref = media.schema && '$ref' in media.schema && media.schema.$ref;
+        const schema = ref ? schemas[ref.split('/').pop()!] : undefined;
+        if (schema && !('$ref' in schema)) schema.additionalProperties = false;
       }
     }
   }

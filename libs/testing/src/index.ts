@@ -10,3 +10,4 @@ export * from './database';
 export * from './tcp-proxy';
 export * from './load-balancer';
 export * from './contract-check';
+export * from './request-constraints';

@@ -6,7 +6,7 @@ const problem = {
     schema: { $ref: '#/components/schemas/ProblemDetailsDto' },
   },
 };
-const requestId = {
+const requestId: Record<string, OpenAPIV3.HeaderObject> = {
   'X-Request-Id': { required: true, schema: { type: 'string' } },
 };
 
