@@ -109,7 +109,7 @@ export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
           (idempotent && status === '409')
         )
           headers['Retry-After'] = RETRY_AFTER;
-        if (idempotent && /^2/.test(status))
+        if (idempotent && status.startsWith('2'))
           headers['Idempotent-Replayed'] = {
             description:
               'Present when this is the stored answer to an earlier request with the same Idempotency-Key',
