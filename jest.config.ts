@@ -9,7 +9,7 @@ const { config: tsconfig } = ts.readConfigFile(
   ts.sys.readFile,
 );
 
-const base: Config = {
+export const base: Config = {
   rootDir: '.',
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },

@@ -11,3 +11,4 @@ export * from './tcp-proxy';
 export * from './load-balancer';
 export * from './contract-check';
 export * from './request-constraints';
+export * from './pact';
