@@ -65,7 +65,7 @@ describe('users app safe defaults (e2e)', () => {
         'http://localhost:3000',
       );
       expect(allowed.headers['access-control-expose-headers']).toBe(
-        'X-Request-Id,Retry-After,Idempotent-Replayed',
+        'X-Request-Id,Retry-After,Idempotent-Replayed,WWW-Authenticate',
       );
       const other = await http()
         .get('/users/1')

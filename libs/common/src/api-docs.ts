@@ -8,8 +8,10 @@ import {
   SwaggerModule,
 } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { authEnabled, withSecurity } from '@app/auth';
 import { ProblemDetailsDto } from '@app/contracts';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter';
+import { ServiceConfig } from './service.config';
 
 export const DOCS_PATH = 'docs';
 export const OPENAPI_PATH = 'openapi.json';
@@ -63,7 +65,10 @@ export function setupApiDocs(
     app,
     () =>
       withResponseHeaders(
-        withClosedRequestBodies(SwaggerModule.createDocument(app, config)),
+        withSecurity(
+          withClosedRequestBodies(SwaggerModule.createDocument(app, config)),
+          authEnabled(app.get(ServiceConfig)),
+        ),
       ),
     {
       jsonDocumentUrl: OPENAPI_PATH,

@@ -1,3 +1,4 @@
+import { Public } from '@app/auth';
 import { SkipThrottle } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from './api-docs';
@@ -50,6 +51,8 @@ const ApiHealthResponse = (description: string) =>
 
 @ApiTags('operations')
 @SkipThrottle()
+// Probes and scrapers carry no tokens; what they show is no one's data.
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -50,12 +50,18 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
       origin: config.CORS_ORIGINS.split(','),
       methods: ['GET', 'HEAD', 'POST'],
       allowedHeaders: [
+        'Authorization',
         'Content-Type',
         'Idempotency-Key',
         'X-Request-Id',
         'traceparent',
       ],
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+      exposedHeaders: [
+        'X-Request-Id',
+        'Retry-After',
+        'Idempotent-Replayed',
+        'WWW-Authenticate',
+      ],
       maxAge: 600,
     });
   }

@@ -1,3 +1,4 @@
+import { principalOf } from '@app/auth';
 import type { NextFunction, Request, Response } from 'express';
 import { createRequire } from 'node:module';
 import pino, { type Level, type Logger } from 'pino';
@@ -79,9 +80,15 @@ export function createHttpLogger(
           ? 'error'
           : 'info';
       if (!logger.isLevelEnabled(level)) return;
+      const principal = principalOf(request);
       logger[level](
         {
           ...fields,
+          // Who, as the verified token says; never the token.
+          ...(principal?.sub !== undefined && { sub: principal.sub }),
+          ...(principal?.clientId !== undefined && {
+            client_id: principal.clientId,
+          }),
           method: request.method,
           route,
           url: request.originalUrl,

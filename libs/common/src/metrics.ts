@@ -1,3 +1,4 @@
+import { Public } from '@app/auth';
 import { SkipThrottle } from '@nestjs/throttler';
 import {
   ApiOkResponse,
@@ -63,6 +64,8 @@ export class HttpMetrics {
 
 @ApiTags('operations')
 @SkipThrottle()
+// Probes and scrapers carry no tokens; what they show is no one's data.
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health.controller';
+import { AuthModule } from '@app/auth';
 import { Database, DatabaseModule } from '@app/database';
 import type { Migration } from 'kysely/migration';
 import {
@@ -58,6 +59,7 @@ export class PlatformModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         ...rateLimiting(config),
+        AuthModule.forRoot(service.name, config),
         ...(config.DATABASE_URL
           ? [DatabaseModule.forRoot(service.name, config, service.migrations)]
           : []),

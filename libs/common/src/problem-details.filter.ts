@@ -1,3 +1,4 @@
+import { AuthError } from '@app/auth';
 import {
   ArgumentsHost,
   Catch,
@@ -35,7 +36,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // The id the client sees in X-Request-Id and our logs hold, to quote when reporting it.
     const body = { ...problem, request_id: requestIdOf(request) };
 
-    if (exception instanceof StoreUnavailableError) {
+    if (
+      exception instanceof StoreUnavailableError ||
+      (exception instanceof AuthError && exception.status >= 500)
+    ) {
       this.logger.warn(
         `${request.method} ${request.originalUrl}: ${exception.message}`,
       );
@@ -66,6 +70,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   ): { problem: ProblemBody; headers: Record<string, string> } {
     if (exception instanceof ProblemException) {
       return { problem: exception.problem, headers: exception.headers };
+    }
+    if (exception instanceof AuthError) {
+      return {
+        problem: problemBody(exception.status, exception.detail),
+        headers: exception.headers,
+      };
     }
     if (exception instanceof StoreUnavailableError) {
       // Nothing was stored; the same request may succeed once the database is back.

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { ServiceConfig } from './service.config';
 
 describe('ServiceConfig', () => {
-  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, keys kept 24 h, in memory', () => {
+  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, keys kept 24 h, in memory, auth off', () => {
     expect(loadConfig(ServiceConfig, {})).toEqual({
       LOG_LEVEL: 'info',
       NODE_ENV: 'development',
@@ -18,8 +18,40 @@ describe('ServiceConfig', () => {
       DATABASE_CONNECT_TIMEOUT_MS: 2000,
       DATABASE_STATEMENT_TIMEOUT_MS: 5000,
       DATABASE_MIGRATE_AT_START: 'true',
+      AUTH_ISSUER: '',
+      AUTH_AUDIENCE: '',
+      AUTH_JWKS_URL: '',
+      AUTH_ALGORITHMS: 'RS256,PS256,ES256,EdDSA',
+      AUTH_CLOCK_TOLERANCE_S: 30,
+      AUTH_JWKS_COOLDOWN_MS: 30_000,
     });
   });
+
+  it('turns auth on with an issuer and an audience', () => {
+    const config = loadConfig(ServiceConfig, {
+      AUTH_ISSUER: 'https://id.example.com/realms/shop',
+      AUTH_AUDIENCE: 'users',
+    });
+    expect(config).toMatchObject({
+      AUTH_ISSUER: 'https://id.example.com/realms/shop',
+      AUTH_AUDIENCE: 'users',
+    });
+  });
+
+  it('refuses AUTH_ISSUER without AUTH_AUDIENCE, saying so', () => {
+    expect(() =>
+      loadConfig(ServiceConfig, { AUTH_ISSUER: 'https://id.example.com' }),
+    ).toThrow(/AUTH_AUDIENCE must be set when AUTH_ISSUER is set/);
+  });
+
+  it.each(['HS256', 'none', 'RS256,HS512', 'rs256'])(
+    'refuses AUTH_ALGORITHMS=%p: asymmetric algorithms only',
+    (algorithms) => {
+      expect(() =>
+        loadConfig(ServiceConfig, { AUTH_ALGORITHMS: algorithms }),
+      ).toThrow(/AUTH_ALGORITHMS must be a comma-separated list of RS256/);
+    },
+  );
 
   it.each([
     'postgres://app:secret@db.internal:5432/users',

@@ -1,4 +1,14 @@
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { ASYMMETRIC_ALGORITHMS, AuthSettings } from '@app/auth';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 import { EnvInt } from './config';
 
 export const LOG_LEVELS = [
@@ -13,7 +23,9 @@ export const LOG_LEVELS = [
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What every service reads from its environment; each app's config extends it. */
-export class ServiceConfig {
+const ALGORITHM = `(${ASYMMETRIC_ALGORITHMS.join('|')})`;
+
+export class ServiceConfig implements AuthSettings {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
@@ -101,4 +113,45 @@ export class ServiceConfig {
   /** Apply pending migrations at start (under a lock); `false` when a release step runs them. */
   @IsIn(['true', 'false'])
   DATABASE_MIGRATE_AT_START: 'true' | 'false' = 'true';
+
+  /**
+   * The OpenID provider whose access tokens this service accepts (its `iss`); empty leaves every
+   * route open, as the seed was.
+   */
+  @Matches(/^$|^https?:\/\/\S+$/, {
+    message:
+      '$property must be empty or an issuer URL like https://id.example.com/realms/shop',
+  })
+  AUTH_ISSUER = '';
+
+  /** The audience (`aud`) tokens for this service carry; required with AUTH_ISSUER. */
+  @ValidateIf((config: ServiceConfig) => config.AUTH_ISSUER !== '')
+  @IsNotEmpty({ message: '$property must be set when AUTH_ISSUER is set' })
+  AUTH_AUDIENCE = '';
+
+  /** The issuer's key set (JWKS); empty: read from its OpenID discovery document. */
+  @Matches(/^$|^https?:\/\/\S+$/, {
+    message: '$property must be empty or a URL',
+  })
+  AUTH_JWKS_URL = '';
+
+  /** Accepted token signature algorithms, comma-separated; asymmetric ones only. */
+  @Matches(new RegExp(`^${ALGORITHM}(,${ALGORITHM})*$`), {
+    message: `$property must be a comma-separated list of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+  })
+  AUTH_ALGORITHMS = 'RS256,PS256,ES256,EdDSA';
+
+  /** Seconds of leeway on a token's `exp` and `nbf`, for clocks a little apart. */
+  @EnvInt()
+  @Max(300)
+  @Min(0)
+  @IsInt()
+  AUTH_CLOCK_TOLERANCE_S = 30;
+
+  /** After fetching the key set, how long before an unknown `kid` may fetch it again. */
+  @EnvInt()
+  @Max(3_600_000)
+  @Min(0)
+  @IsInt()
+  AUTH_JWKS_COOLDOWN_MS = 30_000;
 }

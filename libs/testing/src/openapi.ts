@@ -84,7 +84,12 @@ export type ResponseValidator = (
 ) => void;
 
 /** The response headers a client reads: each one sent must be documented for that answer. */
-const CLIENT_HEADERS = ['x-request-id', 'retry-after', 'idempotent-replayed'];
+const CLIENT_HEADERS = [
+  'x-request-id',
+  'retry-after',
+  'idempotent-replayed',
+  'www-authenticate',
+];
 
 /**
  * Checks responses against the app's own document, with Ajv (OpenAPI 3.0 schemas, `nullable`

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { RequireScopes } from '@app/auth';
 import {
   ApiCommonProblems,
   ApiIdParam,
@@ -35,6 +36,7 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get(':id')
+  @RequireScopes('orders:read')
   @ApiOperation({
     summary: 'Get an order with its user',
     description: 'The user is fetched from the users service on every request.',
@@ -52,6 +54,7 @@ export class OrdersController {
   }
 
   @Post()
+  @RequireScopes('orders:write')
   @Idempotent()
   @ApiOperation({
     summary: 'Create an order',
@@ -72,6 +75,7 @@ export class OrdersController {
   }
 
   @Get()
+  @RequireScopes('orders:read')
   @ApiOperation({
     summary: "List orders in id order, optionally one user's",
     description: 'Never calls the users service.',

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { RequireScopes } from '@app/auth';
 import {
   ApiCommonProblems,
   ApiIdParam,
@@ -28,6 +29,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get(':id')
+  @RequireScopes('users:read')
   @ApiOperation({ summary: 'Get a user' })
   @ApiIdParam('The user id')
   @ApiOkResponse({ type: UserDto })
@@ -41,6 +43,7 @@ export class UsersController {
   }
 
   @Post()
+  @RequireScopes('users:write')
   @Idempotent()
   @ApiOperation({ summary: 'Create a user' })
   @ApiCreatedResponse({ type: UserCreatedDto })
@@ -57,6 +60,8 @@ export class UsersController {
   }
 
   @Get()
+  // Every user's email: more than reading one user by id.
+  @RequireScopes('users:list')
   @ApiOperation({ summary: 'List users in id order' })
   @ApiOkResponse({ type: UserListDto })
   @ApiProblems({

@@ -1,0 +1,55 @@
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Optional,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
+import { AuthError } from './auth.errors';
+import { AUTH_REALM } from './auth.tokens';
+import { setPrincipal } from './principal';
+import { PUBLIC_ROUTE, REQUIRED_SCOPES } from './scopes.decorator';
+import { TokenVerifier } from './token-verifier';
+
+/** RFC 6750 §2.1: `Bearer` and a token68; the scheme is case-insensitive. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * The one place that lets a request in, when authentication is on: a verified bearer token with
+ * every scope the route declares (`@RequireScopes`), or a route declared `@Public()`. A route that
+ * declares neither never gets here (see RouteDeclarations), and is refused if it does.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(AUTH_REALM) private readonly realm: string,
+    @Optional() private readonly verifier?: TokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.verifier) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets))
+      return true;
+    const required = this.reflector.getAllAndOverride<string[]>(
+      REQUIRED_SCOPES,
+      targets,
+    ) ??
+      // Undeclared: no token can carry what it needs.
+      ['(undeclared)'];
+    const request = context.switchToHttp().getRequest<IncomingMessage>();
+    const header = request.headers.authorization;
+    if (header === undefined || !/^Bearer\b/i.test(header))
+      throw AuthError.tokenMissing(this.realm);
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw AuthError.invalidToken(this.realm);
+    const principal = await this.verifier.verify(token, this.realm);
+    setPrincipal(request, principal);
+    if (!required.every((scope) => principal.scopes.has(scope)))
+      throw AuthError.insufficientScope(this.realm, required.join(' '));
+    return true;
+  }
+}

@@ -1,0 +1,2 @@
+/** The realm in WWW-Authenticate: the service's name. */
+export const AUTH_REALM = Symbol('AUTH_REALM');
