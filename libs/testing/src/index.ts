@@ -12,3 +12,5 @@ export * from './load-balancer';
 export * from './contract-check';
 export * from './request-constraints';
 export * from './pact';
+export * from './identity-provider';
+export * from './auth-cases';

@@ -1,0 +1,186 @@
+import { INestApplication } from '@nestjs/common';
+import {
+  answersByToken,
+  createTestApp,
+  expectedAnswersByToken,
+  GuardedRoute,
+  IdentityProvider,
+  testConfig,
+} from '@app/testing';
+import request from 'supertest';
+import { App } from 'supertest/types';
+import { UsersAppModule } from '../src/app.module';
+import { UsersConfig } from '../src/users.config';
+
+describe('users app with authentication on (e2e)', () => {
+  let idp: IdentityProvider;
+  let app: INestApplication<App>;
+
+  const boot = async (settings: Partial<UsersConfig> = {}) => {
+    app = await createTestApp(
+      UsersAppModule.forRoot(
+        testConfig(UsersConfig, {
+          AUTH_ISSUER: idp.issuer,
+          AUTH_AUDIENCE: 'users',
+          ...settings,
+        }),
+      ),
+    );
+  };
+  const http = () => request(app.getHttpServer());
+
+  beforeEach(async () => {
+    idp = await IdentityProvider.start();
+  });
+
+  afterEach(async () => {
+    await app?.close();
+    await idp.close();
+  });
+
+  let email = 0;
+  const routes: GuardedRoute[] = [
+    { method: 'get', path: '/users/1', scope: 'users:read', status: 200 },
+    { method: 'get', path: '/users', scope: 'users:list', status: 200 },
+    {
+      method: 'post',
+      path: '/users',
+      body: () => ({ name: 'Dana', email: `dana${email++}@example.com` }),
+      scope: 'users:write',
+      status: 201,
+    },
+  ];
+
+  it.each(routes)(
+    '$method $path: RFC 6750 answers for every bad token, its normal answer with $scope',
+    async (route) => {
+      await boot();
+      await expect(
+        answersByToken(app.getHttpServer(), idp, route, 'users'),
+      ).resolves.toEqual(expectedAnswersByToken('users', route.status));
+    },
+  );
+
+  it('answers 401 and 403 as problems naming no check, with the challenge', async () => {
+    await boot();
+    const missing = await http().get('/users/1').expect(401);
+    expect(missing.headers['content-type']).toMatch(
+      /^application\/problem\+json/,
+    );
+    expect(missing.body).toMatchObject({
+      status: 401,
+      detail: 'A bearer access token is required',
+    });
+    const expired = await http()
+      .get('/users/1')
+      .set(
+        'Authorization',
+        `Bearer ${await idp.token({ scope: 'users:read', expiresIn: -120 })}`,
+      )
+      .expect(401);
+    expect(expired.body.detail).toBe('The access token is invalid or expired');
+    expect(expired.headers['www-authenticate']).toBe(
+      'Bearer realm="users", error="invalid_token", error_description="The access token is invalid or expired"',
+    );
+    const scope = await http()
+      .get('/users')
+      .set(
+        'Authorization',
+        `Bearer ${await idp.token({ scope: 'users:read' })}`,
+      )
+      .expect(403);
+    expect(scope.headers['www-authenticate']).toBe(
+      'Bearer realm="users", error="insufficient_scope", scope="users:list"',
+    );
+  });
+
+  it('accepts a token a little past exp within the clock leeway, and not beyond it', async () => {
+    await boot({ AUTH_CLOCK_TOLERANCE_S: 60 });
+    const late = await idp.token({ scope: 'users:read', expiresIn: -30 });
+    await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${late}`)
+      .expect(200);
+    const tooLate = await idp.token({ scope: 'users:read', expiresIn: -90 });
+    await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${tooLate}`)
+      .expect(401);
+  });
+
+  it('keeps health, metrics and the docs open', async () => {
+    await boot();
+    await http().get('/health/live').expect(200);
+    await http().get('/health/ready').expect(200);
+    await http().get('/metrics').expect(200);
+    await http().get('/openapi.json').expect(200);
+    await http().get('/docs/').expect(200);
+  });
+
+  it('finds the key set through OpenID discovery and fetches it once for many tokens', async () => {
+    await boot();
+    for (let i = 0; i < 5; i += 1)
+      await http()
+        .get('/users/1')
+        .set(
+          'Authorization',
+          `Bearer ${await idp.token({ scope: 'users:read' })}`,
+        )
+        .expect(200);
+    expect(idp.jwksRequests).toBe(1);
+  });
+
+  it('takes a rotated key without a restart: an unknown kid fetches the key set again', async () => {
+    await boot({ AUTH_JWKS_URL: idp.jwksUrl, AUTH_JWKS_COOLDOWN_MS: 0 });
+    const before = await idp.token({ scope: 'users:read' });
+    await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${before}`)
+      .expect(200);
+    await idp.rotateKey();
+    const after = await idp.token({ scope: 'users:read' });
+    await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${after}`)
+      .expect(200);
+    expect(idp.jwksRequests).toBe(2);
+    // The old key is gone from the set: its tokens no longer pass.
+    await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${before}`)
+      .expect(401);
+  });
+
+  it('refetches the key set for an unknown kid at most once per cooldown', async () => {
+    await boot({ AUTH_JWKS_URL: idp.jwksUrl, AUTH_JWKS_COOLDOWN_MS: 600_000 });
+    await http()
+      .get('/users/1')
+      .set(
+        'Authorization',
+        `Bearer ${await idp.token({ scope: 'users:read' })}`,
+      )
+      .expect(200);
+    await idp.rotateKey();
+    for (let i = 0; i < 3; i += 1)
+      await http()
+        .get('/users/1')
+        .set(
+          'Authorization',
+          `Bearer ${await idp.token({ scope: 'users:read' })}`,
+        )
+        .expect(401);
+    expect(idp.jwksRequests).toBe(1);
+  });
+
+  it('answers 503, not 401, while the identity provider cannot be reached', async () => {
+    await boot();
+    const token = await idp.token({ scope: 'users:read' });
+    await idp.close();
+    const response = await http()
+      .get('/users/1')
+      .set('Authorization', `Bearer ${token}`)
+      .expect(503);
+    expect(response.headers['retry-after']).toBe('5');
+    idp = await IdentityProvider.start();
+  });
+});

@@ -1,0 +1,62 @@
+import { Controller, Get, Post } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AuthModule } from './auth.module';
+import { AuthSettings } from './auth.settings';
+import { Public, RequireScopes } from './scopes.decorator';
+
+const OFF: AuthSettings = {
+  AUTH_ISSUER: '',
+  AUTH_AUDIENCE: '',
+  AUTH_JWKS_URL: '',
+  AUTH_ALGORITHMS: 'RS256',
+  AUTH_CLOCK_TOLERANCE_S: 30,
+  AUTH_JWKS_COOLDOWN_MS: 30_000,
+};
+
+@Controller('things')
+class ThingsController {
+  @Get()
+  @RequireScopes('things:read')
+  list() {
+    return [];
+  }
+
+  @Post()
+  create() {
+    return {};
+  }
+}
+
+@Public()
+@Controller('open')
+class OpenController {
+  @Get()
+  get() {
+    return {};
+  }
+}
+
+async function boot(...controllers: (new () => object)[]) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [AuthModule.forRoot('test', OFF)],
+    controllers,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  try {
+    await app.init();
+  } finally {
+    await app.close();
+  }
+}
+
+describe('RouteDeclarations', () => {
+  it('refuses to start an app with a route that declares no scopes and is not public, auth off too', async () => {
+    await expect(boot(ThingsController, OpenController)).rejects.toThrow(
+      'Routes without @RequireScopes(...) or @Public(): ThingsController.create',
+    );
+  });
+
+  it('starts when every route declares one, on the method or the controller', async () => {
+    await expect(boot(OpenController)).resolves.toBeUndefined();
+  });
+});
