@@ -1,4 +1,10 @@
-import { BuiltApp, freePort, startBuiltApp } from '@app/testing';
+import {
+  BuiltApp,
+  freePort,
+  IdentityProvider,
+  jsonLines,
+  startBuiltApp,
+} from '@app/testing';
 
 /**
  * Both built apps as real processes, orders calling users over real HTTP, walked through the seed
@@ -180,3 +186,110 @@ describe('the seed README, against both built apps', () => {
     expect(order.headers.get('idempotent-replayed')).toBeNull();
   });
 });
+
+describe('the seed README with authentication on, against both built apps', () => {
+  let idp: IdentityProvider;
+  let users: BuiltApp;
+  let orders: BuiltApp;
+
+  beforeAll(async () => {
+    idp = await IdentityProvider.start();
+    idp.addClient('orders', 'orders-secret');
+    const [usersPort, ordersPort] = [await freePort(), await freePort()];
+    users = await startBuiltApp('users', usersPort, {
+      USERS_PORT: String(usersPort),
+      AUTH_ISSUER: idp.issuer,
+      AUTH_AUDIENCE: 'users',
+    });
+    orders = await startBuiltApp('orders', ordersPort, {
+      ORDERS_PORT: String(ordersPort),
+      USERS_SERVICE_URL: users.url,
+      AUTH_ISSUER: idp.issuer,
+      AUTH_AUDIENCE: 'orders',
+      USERS_SERVICE_TOKEN_URL: idp.tokenUrl,
+      USERS_SERVICE_CLIENT_ID: 'orders',
+      USERS_SERVICE_CLIENT_SECRET: 'orders-secret',
+    });
+  });
+
+  afterAll(async () => {
+    await orders?.stop();
+    await users?.stop();
+    await idp?.close();
+  });
+
+  async function call(url: string, token: string, body?: object) {
+    const response = await fetch(url, {
+      method: body ? 'POST' : 'GET',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body && { 'Content-Type': 'application/json' }),
+      },
+      body: body && JSON.stringify(body),
+    });
+    return { status: response.status, text: await response.text() };
+  }
+
+  it('answers the four calls exactly, each with a token carrying its scope; refuses them without', async () => {
+    const token = (aud: string, scope: string) =>
+      idp.token({
+        aud,
+        scope,
+        sub: 'alice',
+        claims: { client_id: 'shop-web' },
+      });
+    await expect(fetch(`${users.url}/users/1`)).resolves.toMatchObject({
+      status: 401,
+    });
+    await expect(
+      call(`${users.url}/users/1`, await token('users', 'users:read')),
+    ).resolves.toEqual({
+      status: 200,
+      text: '{"name":"Alice","email":"alice@example.com"}',
+    });
+    await expect(
+      call(`${users.url}/users`, await token('users', 'users:write'), {
+        name: 'Charlie',
+        email: 'charlie@example.com',
+      }),
+    ).resolves.toEqual({ status: 201, text: '{"user_id":3}' });
+    const ordersRead = await token('orders', 'orders:read');
+    await expect(call(`${orders.url}/orders/1`, ordersRead)).resolves.toEqual({
+      status: 200,
+      text: '{"user_id":1,"product":"Laptop","user":{"name":"Alice","email":"alice@example.com"}}',
+    });
+    await expect(
+      call(`${orders.url}/orders`, await token('orders', 'orders:write'), {
+        user_id: 2,
+        product: 'Tablet',
+      }),
+    ).resolves.toEqual({ status: 201, text: '{"order_id":3}' });
+
+    // Orders called users with its own identity, fetched once; the logs say who, never the token.
+    expect(idp.tokenRequests.map((r) => r.clientId)).toEqual(['orders']);
+    const logged = (app: BuiltApp, route: string) =>
+      jsonLines(app.output()).filter(
+        (line) => line.msg === 'request completed' && line.route === route,
+      );
+    await waitFor(() => logged(users, '/users/:id').length >= 3);
+    expect(logged(users, '/users/:id')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ sub: 'alice', client_id: 'shop-web' }),
+        expect.objectContaining({ sub: 'orders', client_id: 'orders' }),
+      ]),
+    );
+    expect(logged(orders, '/orders/:id')).toEqual([
+      expect.objectContaining({ sub: 'alice', client_id: 'shop-web' }),
+    ]);
+    expect(users.output() + orders.output()).not.toContain(
+      ordersRead.split('.')[2],
+    );
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > 15_000) throw new Error('Timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -35,4 +35,39 @@ describe('OrdersConfig', () => {
       ConfigError,
     );
   });
+
+  it('takes its service identity towards users with all three settings', () => {
+    expect(
+      loadConfig(OrdersConfig, {
+        USERS_SERVICE_TOKEN_URL: 'https://id.example.com/token',
+        USERS_SERVICE_CLIENT_ID: 'orders',
+        USERS_SERVICE_CLIENT_SECRET: 's3cret',
+      }),
+    ).toMatchObject({ USERS_SERVICE_CLIENT_ID: 'orders' });
+  });
+
+  it.each([
+    [
+      { USERS_SERVICE_TOKEN_URL: 'https://id.example.com/token' },
+      ['USERS_SERVICE_CLIENT_ID', 'USERS_SERVICE_CLIENT_SECRET'],
+    ],
+    [
+      {
+        USERS_SERVICE_CLIENT_ID: 'orders',
+        USERS_SERVICE_CLIENT_SECRET: 's3cret',
+      },
+      ['USERS_SERVICE_TOKEN_URL'],
+    ],
+  ])(
+    'refuses to start half-configured (%p), naming what is missing',
+    (env, missing) => {
+      const attempt = () => loadConfig(OrdersConfig, env);
+      expect(attempt).toThrow(ConfigError);
+      for (const name of missing)
+        expect(attempt).toThrow(
+          `${name}=undefined: ${name} must be set: USERS_SERVICE_TOKEN_URL, USERS_SERVICE_CLIENT_ID, USERS_SERVICE_CLIENT_SECRET go together`,
+        );
+      expect(attempt).not.toThrow(/s3cret/);
+    },
+  );
 });

@@ -1,5 +1,32 @@
 import { EnvInt, NotAbove, ServiceConfig } from '@app/common';
-import { IsInt, IsUrl, Max, Min } from 'class-validator';
+import {
+  IsInt,
+  IsNotEmpty,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+/** Orders' own identity towards users: all three of these, or none. */
+const SERVICE_IDENTITY = [
+  'USERS_SERVICE_TOKEN_URL',
+  'USERS_SERVICE_CLIENT_ID',
+  'USERS_SERVICE_CLIENT_SECRET',
+] as const;
+
+const identityStarted = (config: OrdersConfig) =>
+  SERVICE_IDENTITY.some((name) => config[name] !== '');
+
+/** Required once any of the three is set, naming itself when it is missing. */
+const PartOfServiceIdentity = () => (target: object, property: string) => {
+  ValidateIf(identityStarted)(target, property);
+  IsNotEmpty({
+    message: `$property must be set: ${SERVICE_IDENTITY.join(', ')} go together`,
+  })(target, property);
+};
 
 /** The orders app's environment; see the README for each variable. */
 export class OrdersConfig extends ServiceConfig {
@@ -64,4 +91,22 @@ export class OrdersConfig extends ServiceConfig {
   @Min(1)
   @IsInt()
   USERS_SERVICE_MAX_CONCURRENCY = 50;
+
+  /**
+   * The identity provider's token endpoint, where orders gets its own access token for users
+   * (client credentials grant); empty: calls to users carry no token.
+   */
+  @Matches(/^$|^https?:\/\/\S+$/, { message: '$property must be a URL' })
+  @PartOfServiceIdentity()
+  USERS_SERVICE_TOKEN_URL = '';
+
+  @PartOfServiceIdentity()
+  USERS_SERVICE_CLIENT_ID = '';
+
+  @PartOfServiceIdentity()
+  USERS_SERVICE_CLIENT_SECRET = '';
+
+  /** Sent as `audience` in the token request, for providers that need it (Auth0); else empty. */
+  @IsString()
+  USERS_SERVICE_TOKEN_AUDIENCE = '';
 }

@@ -4,6 +4,7 @@ import { OrdersConfig } from '../orders.config';
 import { UsersConnections } from './users-connections';
 import { UsersReadiness } from './users-readiness';
 import { UsersClient } from './users.client';
+import { UsersToken } from './users-token';
 
 @Module({
   imports: [
@@ -17,7 +18,7 @@ import { UsersClient } from './users.client';
       }),
     }),
   ],
-  providers: [UsersClient, UsersReadiness],
+  providers: [UsersClient, UsersReadiness, UsersToken],
   exports: [UsersClient, UsersReadiness],
 })
 export class UsersClientModule {}

@@ -13,6 +13,7 @@ import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
 import { OrdersConfig } from '../orders.config';
 import { UsersClient } from './users.client';
+import { UsersToken } from './users-token';
 
 type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
 
@@ -38,6 +39,7 @@ describe('UsersClient', () => {
           }),
         },
         { provide: METRICS_REGISTRY, useValue: registry },
+        UsersToken,
       ],
     }).compile();
     return moduleRef.get(UsersClient);

@@ -22,6 +22,7 @@ import {
 import { Histogram, Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
 import { OrdersConfig } from '../orders.config';
+import { TokenUnavailableError, UsersToken } from './users-token';
 import {
   createUsersCallPolicy,
   isConnectionError,
@@ -29,7 +30,12 @@ import {
 } from './users-call-policy';
 
 export type UsersCallOutcome =
-  'ok' | 'not_found' | 'timeout' | 'unavailable' | 'bad_gateway';
+  | 'ok'
+  | 'not_found'
+  | 'timeout'
+  | 'unavailable'
+  | 'bad_gateway'
+  | 'token_unavailable';
 
 const OUTCOME_BY_STATUS: Record<number, UsersCallOutcome> = {
   [HttpStatus.GATEWAY_TIMEOUT]: 'timeout',
@@ -77,6 +83,7 @@ export class UsersClient {
     private readonly http: HttpService,
     private readonly config: OrdersConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly token: UsersToken,
   ) {
     this.calls = new Histogram({
       name: 'users_client_request_duration_seconds',
@@ -108,7 +115,12 @@ export class UsersClient {
       return user;
     } catch (error) {
       const status = error instanceof ProblemException ? error.getStatus() : 0;
-      stop({ outcome: OUTCOME_BY_STATUS[status] ?? 'bad_gateway' });
+      stop({
+        outcome:
+          (error as Error).cause instanceof TokenUnavailableError
+            ? 'token_unavailable'
+            : (OUTCOME_BY_STATUS[status] ?? 'bad_gateway'),
+      });
       throw error;
     }
   }
@@ -143,14 +155,38 @@ export class UsersClient {
   private async fetchUser(id: number): Promise<UserDto | null> {
     const path = `/users/${id}`;
     let response: AxiosResponse<string>;
+    let waitingForToken = false;
+    const bearer = async (signal: AbortSignal) => {
+      if (!this.token.enabled) return undefined;
+      waitingForToken = true;
+      try {
+        return await this.token.get(signal);
+      } finally {
+        waitingForToken = false;
+      }
+    };
     try {
       response = await this.policy.execute(async ({ signal }) => {
-        const answer = await this.get(path, signal);
+        const token = await bearer(signal);
+        let answer = await this.get(path, signal, token);
+        if (answer.status === HttpStatus.UNAUTHORIZED && token) {
+          // Users no longer takes this token (revoked, keys rotated early): a new one, once.
+          this.token.reject(token);
+          answer = await this.get(path, signal, await bearer(signal));
+        }
         if (answer.status >= 500) throw new UsersServerError(answer.status);
         return answer;
       });
     } catch (error) {
-      throw this.problemFor(error, path);
+      // The deadline passed while waiting for a token: the token endpoint is what is slow.
+      throw this.problemFor(
+        waitingForToken && error instanceof TaskCancelledError
+          ? new TokenUnavailableError('no token within the deadline', {
+              cause: error,
+            })
+          : error,
+        path,
+      );
     }
     if (response.status === HttpStatus.NOT_FOUND) return null;
     if (response.status !== HttpStatus.OK) {
@@ -159,14 +195,17 @@ export class UsersClient {
     return this.parseUser(response.data, id);
   }
 
+  /** Only orders' own token goes to users, never the caller's: it is not even in reach here. */
   private get(
     path: string,
     signal: AbortSignal,
+    token?: string,
   ): Promise<AxiosResponse<string>> {
     const requestId = currentRequestId();
     const headers: Record<string, string> = requestId
       ? { [REQUEST_ID_HEADER]: requestId }
       : {};
+    if (token) headers.authorization = `Bearer ${token}`;
     injectTraceContext(headers);
     return firstValueFrom(
       this.http.get<string>(path, { ...CALL_OPTIONS, signal, headers }),
@@ -176,6 +215,13 @@ export class UsersClient {
   /** What the policy gave up with, as the answer the orders app gives. */
   private problemFor(error: unknown, path: string): ProblemException {
     const options = { cause: error };
+    if (error instanceof TokenUnavailableError) {
+      return new ProblemException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The users service is unavailable: no access token for it could be had',
+        { ...options, headers: { 'Retry-After': '1' } },
+      );
+    }
     if (error instanceof BulkheadRejectedError) {
       this.logger.warn(
         `GET ${path} refused: ${this.config.USERS_SERVICE_MAX_CONCURRENCY} calls already in flight`,
