@@ -15,6 +15,7 @@ import {
   ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
@@ -53,6 +54,8 @@ export class IdentityProvider {
   /** Lifetime of the tokens the token endpoint issues. */
   tokenLifetimeS = 300;
   tokenEndpointFault?: TokenEndpointFault;
+  /** How long the token endpoint takes to answer. */
+  tokenDelayMs = 0;
   private key!: SigningKey;
   private readonly clients = new Map<string, string>();
 
@@ -184,6 +187,7 @@ export class IdentityProvider {
         .map(decodeURIComponent);
       this.tokenRequests.push({ clientId, form });
       if (this.tokenEndpointFault?.(request, response)) return;
+      if (this.tokenDelayMs) await sleep(this.tokenDelayMs);
       if (this.clients.get(clientId) !== secret || !clientId)
         return json(401, { error: 'invalid_client' });
       if (form.get('grant_type') !== 'client_credentials')

@@ -155,15 +155,14 @@ export class UsersClient {
   private async fetchUser(id: number): Promise<UserDto | null> {
     const path = `/users/${id}`;
     let response: AxiosResponse<string>;
-    let waitingForToken = false;
+    // Whether any attempt got as far as having a token: if none did, a deadline that passed was
+    // spent waiting for the token endpoint, not for users.
+    let hadToken = !this.token.enabled;
     const bearer = async (signal: AbortSignal) => {
       if (!this.token.enabled) return undefined;
-      waitingForToken = true;
-      try {
-        return await this.token.get(signal);
-      } finally {
-        waitingForToken = false;
-      }
+      const token = await this.token.get(signal);
+      hadToken = true;
+      return token;
     };
     try {
       response = await this.policy.execute(async ({ signal }) => {
@@ -180,7 +179,7 @@ export class UsersClient {
     } catch (error) {
       // The deadline passed while waiting for a token: the token endpoint is what is slow.
       throw this.problemFor(
-        waitingForToken && error instanceof TaskCancelledError
+        !hadToken && error instanceof TaskCancelledError
           ? new TokenUnavailableError('no token within the deadline', {
               cause: error,
             })

@@ -1,0 +1,240 @@
+import { INestApplication } from '@nestjs/common';
+import {
+  answer,
+  answersByToken,
+  createTestApp,
+  expectedAnswersByToken,
+  GuardedRoute,
+  IdentityProvider,
+  parsePrometheusText,
+  refusedUrl,
+  sampleValue,
+  StandInServer,
+  testConfig,
+} from '@app/testing';
+import { decodeJwt } from 'jose';
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import { App } from 'supertest/types';
+import { OrdersAppModule } from '../src/app.module';
+import { OrdersConfig } from '../src/orders.config';
+
+const ALICE = '{"name":"Alice","email":"alice@example.com"}';
+
+describe('orders app with authentication on (e2e)', () => {
+  let idp: IdentityProvider;
+  let users: StandInServer;
+  let app: INestApplication<App>;
+
+  const boot = async (settings: Partial<OrdersConfig> = {}) => {
+    app = await createTestApp(
+      OrdersAppModule.forRoot(
+        testConfig(OrdersConfig, {
+          USERS_SERVICE_URL: users.url,
+          ...settings,
+        }),
+      ),
+    );
+  };
+  const http = () => request(app.getHttpServer());
+  /** What the users app was sent in Authorization, call by call. */
+  const sentToUsers = () => users.requests.map((r) => r.headers.authorization);
+
+  beforeEach(async () => {
+    idp = await IdentityProvider.start();
+    idp.addClient('orders', 'orders-secret');
+  });
+
+  afterEach(async () => {
+    await app?.close();
+    await users?.close();
+    await idp.close();
+  });
+
+  describe('its own routes', () => {
+    beforeEach(async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      await boot({ AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'orders' });
+    });
+
+    const routes: GuardedRoute[] = [
+      { method: 'get', path: '/orders/1', scope: 'orders:read', status: 200 },
+      { method: 'get', path: '/orders', scope: 'orders:read', status: 200 },
+      {
+        method: 'post',
+        path: '/orders',
+        body: () => ({ user_id: 2, product: 'Tablet' }),
+        scope: 'orders:write',
+        status: 201,
+      },
+    ];
+
+    it.each(routes)(
+      '$method $path: RFC 6750 answers for every bad token, its normal answer with $scope',
+      async (route) => {
+        await expect(
+          answersByToken(app.getHttpServer(), idp, route, 'orders'),
+        ).resolves.toEqual(expectedAnswersByToken('orders', route.status));
+      },
+    );
+
+    it("never forwards the caller's token to users", async () => {
+      const caller = await idp.token({ aud: 'orders', scope: 'orders:read' });
+      await http()
+        .get('/orders/1')
+        .set('Authorization', `Bearer ${caller}`)
+        .expect(200);
+      expect(sentToUsers()).toEqual([undefined]);
+    });
+  });
+
+  describe("the hop: orders' own token for users", () => {
+    const identity = () => ({
+      USERS_SERVICE_TOKEN_URL: idp.tokenUrl,
+      USERS_SERVICE_CLIENT_ID: 'orders',
+      USERS_SERVICE_CLIENT_SECRET: 'orders-secret',
+    });
+
+    const usersCalls = async (outcome: string) =>
+      sampleValue(
+        parsePrometheusText((await http().get('/metrics')).text),
+        'users_client_request_duration_seconds_count',
+        { outcome },
+      );
+
+    it('gets one token with client credentials for many calls, and sends it, not the caller’s', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      await boot({
+        ...identity(),
+        AUTH_ISSUER: idp.issuer,
+        AUTH_AUDIENCE: 'orders',
+      });
+      const caller = await idp.token({ aud: 'orders', scope: 'orders:read' });
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          http()
+            .get('/orders/1')
+            .set('Authorization', `Bearer ${caller}`)
+            .expect(200),
+        ),
+      );
+      await http()
+        .get('/orders/2')
+        .set('Authorization', `Bearer ${caller}`)
+        .expect(200);
+
+      expect(idp.tokenRequests).toHaveLength(1);
+      const [{ clientId, form }] = idp.tokenRequests;
+      expect(clientId).toBe('orders');
+      expect(Object.fromEntries(form)).toEqual({
+        grant_type: 'client_credentials',
+        scope: 'users:read',
+      });
+      const sent = sentToUsers();
+      expect(sent).toHaveLength(6);
+      expect(new Set(sent).size).toBe(1);
+      expect(sent[0]).not.toBe(`Bearer ${caller}`);
+      expect(decodeJwt(sent[0]!.replace('Bearer ', ''))).toMatchObject({
+        client_id: 'orders',
+        scope: 'users:read',
+      });
+    });
+
+    it('fetches a new token once the cached one nears its expiry', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      idp.tokenLifetimeS = 1;
+      await boot(identity());
+      await http().get('/orders/1').expect(200);
+      // Past the token's usable life (it is dropped 100 ms before its expiry).
+      await sleep(1100);
+      await http().get('/orders/1').expect(200);
+      expect(idp.tokenRequests).toHaveLength(2);
+      expect(new Set(sentToUsers()).size).toBe(2);
+    });
+
+    it('refreshes once on a 401 from users, and tries again with the new token', async () => {
+      let refused: string | undefined;
+      users = await StandInServer.start((req, res) => {
+        // Refuses the first token it sees, as after an early key rotation.
+        refused ??= req.headers.authorization;
+        if (req.headers.authorization === refused)
+          res
+            .writeHead(401, {
+              'www-authenticate': 'Bearer error="invalid_token"',
+            })
+            .end();
+        else answer(200, ALICE)(req, res);
+      });
+      await boot(identity());
+      await http().get('/orders/1').expect(200);
+      expect(idp.tokenRequests).toHaveLength(2);
+      expect(sentToUsers()).toHaveLength(2);
+      // The new token is kept.
+      await http().get('/orders/1').expect(200);
+      expect(idp.tokenRequests).toHaveLength(2);
+    });
+
+    it('refreshes only once when users refuses every token: a 502, not a loop', async () => {
+      users = await StandInServer.start(answer(401, ''));
+      await boot(identity());
+      await http().get('/orders/1').expect(502);
+      expect(idp.tokenRequests).toHaveLength(2);
+      expect(sentToUsers()).toHaveLength(2);
+    });
+
+    it('waits for one token fetch in flight, however many calls need it', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      idp.tokenDelayMs = 300;
+      await boot(identity());
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => http().get('/orders/1')),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+      expect(idp.tokenRequests).toHaveLength(1);
+    });
+
+    it.each([
+      [
+        'down',
+        async () => ({
+          USERS_SERVICE_TOKEN_URL: `${await refusedUrl()}/token`,
+        }),
+      ],
+      [
+        'refusing orders (wrong secret)',
+        async () => ({ USERS_SERVICE_CLIENT_SECRET: 'wrong' }),
+      ],
+    ])(
+      'answers 503 like users being down while the token endpoint is %s, counted as token_unavailable',
+      async (_what, fault) => {
+        users = await StandInServer.start(answer(200, ALICE));
+        await boot({ ...identity(), ...(await fault()) });
+        const response = await http().get('/orders/1').expect(503);
+        expect(response.headers['content-type']).toMatch(
+          /^application\/problem\+json/,
+        );
+        expect(response.body.detail).toBe(
+          'The users service is unavailable: no access token for it could be had',
+        );
+        expect(response.text).not.toContain('orders-secret');
+        expect(users.requests).toHaveLength(0);
+        await expect(usersCalls('token_unavailable')).resolves.toBe(1);
+      },
+    );
+
+    it('answers 503 within the call deadline while the token endpoint hangs', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      idp.tokenEndpointFault = () => true; // never answers
+      await boot({
+        ...identity(),
+        USERS_SERVICE_TIMEOUT_MS: 300,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 300,
+      });
+      const response = await http().get('/orders/1').expect(503);
+      expect(response.body.detail).toBe(
+        'The users service is unavailable: no access token for it could be had',
+      );
+      await expect(usersCalls('token_unavailable')).resolves.toBe(1);
+    });
+  });
+});
