@@ -1,4 +1,4 @@
-import { startTestApp, testConfig } from '@app/testing';
+import { IdentityProvider, startTestApp, testConfig } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import newman, { NewmanRunSummary } from 'newman';
 import { join } from 'node:path';
@@ -13,6 +13,36 @@ const COLLECTION = join(
   'postman',
   'users-orders.postman_collection.json',
 );
+
+async function runCollection(
+  usersUrl: string,
+  ordersUrl: string,
+  bearerToken = '',
+): Promise<NewmanRunSummary> {
+  return new Promise<NewmanRunSummary>((resolve, reject) =>
+    newman.run(
+      {
+        collection: COLLECTION,
+        envVar: [
+          { key: 'users_url', value: usersUrl },
+          { key: 'orders_url', value: ordersUrl },
+          { key: 'bearerToken', value: bearerToken },
+        ],
+        reporters: [],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    ),
+  );
+}
+
+function expectAllPassed(summary: NewmanRunSummary): void {
+  const { requests, assertions } = summary.run.stats;
+  expect(
+    summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`),
+  ).toEqual([]);
+  expect(requests).toMatchObject({ total: 7, failed: 0 });
+  expect(assertions).toMatchObject({ total: 7, failed: 0 });
+}
 
 /** The Postman collection, run by newman against both apps, so that it cannot rot. */
 describe('the Postman collection', () => {
@@ -38,24 +68,55 @@ describe('the Postman collection', () => {
   });
 
   it('passes every one of its tests against freshly started apps', async () => {
-    const summary = await new Promise<NewmanRunSummary>((resolve, reject) =>
-      newman.run(
-        {
-          collection: COLLECTION,
-          envVar: [
-            { key: 'users_url', value: usersUrl },
-            { key: 'orders_url', value: ordersUrl },
-          ],
-          reporters: [],
-        },
-        (error, result) => (error ? reject(error) : resolve(result)),
+    expectAllPassed(await runCollection(usersUrl, ordersUrl));
+  });
+});
+
+describe('the Postman collection, with authentication on', () => {
+  let idp: IdentityProvider;
+  let users: INestApplication;
+  let orders: INestApplication;
+  let usersUrl: string;
+  let ordersUrl: string;
+
+  beforeAll(async () => {
+    idp = await IdentityProvider.start();
+    idp.addClient('orders', 'orders-secret');
+    ({ app: users, url: usersUrl } = await startTestApp(
+      UsersAppModule.forRoot(
+        testConfig(UsersConfig, {
+          AUTH_ISSUER: idp.issuer,
+          AUTH_AUDIENCE: 'users',
+        }),
       ),
-    );
-    const { requests, assertions } = summary.run.stats;
-    expect(
-      summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`),
-    ).toEqual([]);
-    expect(requests).toMatchObject({ total: 7, failed: 0 });
-    expect(assertions).toMatchObject({ total: 7, failed: 0 });
+    ));
+    ({ app: orders, url: ordersUrl } = await startTestApp(
+      OrdersAppModule.forRoot(
+        testConfig(OrdersConfig, {
+          USERS_SERVICE_URL: usersUrl,
+          AUTH_ISSUER: idp.issuer,
+          AUTH_AUDIENCE: 'orders',
+          USERS_SERVICE_TOKEN_URL: idp.tokenUrl,
+          USERS_SERVICE_CLIENT_ID: 'orders',
+          USERS_SERVICE_CLIENT_SECRET: 'orders-secret',
+        }),
+      ),
+    ));
+  });
+
+  afterAll(async () => {
+    await orders?.close();
+    await users?.close();
+    await idp?.close();
+  });
+
+  it('passes with the collection bearer token set, and fails without it', async () => {
+    const token = await idp.token({
+      aud: ['users', 'orders'],
+      scope: 'users:read users:list users:write orders:read orders:write',
+    });
+    expectAllPassed(await runCollection(usersUrl, ordersUrl, token));
+    const refused = await runCollection(usersUrl, ordersUrl);
+    expect(refused.run.failures.length).toBeGreaterThan(0);
   });
 });

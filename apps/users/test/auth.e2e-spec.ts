@@ -6,7 +6,9 @@ import {
   GuardedRoute,
   IdentityProvider,
   testConfig,
+  validOpenApiDocument,
 } from '@app/testing';
+import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
@@ -106,6 +108,60 @@ describe('users app with authentication on (e2e)', () => {
       .get('/users/1')
       .set('Authorization', `Bearer ${tooLate}`)
       .expect(401);
+  });
+
+  it("documents the bearer scheme and each route's scopes, for Swagger UI to authorize", async () => {
+    await boot();
+    const document = await validOpenApiDocument(app);
+    expect(document.components?.securitySchemes).toEqual({
+      bearer: expect.objectContaining({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+      }),
+    });
+    const scopes = Object.fromEntries(
+      Object.entries(document.paths).flatMap(([path, item]) =>
+        (['get', 'post'] as const)
+          .filter((method) => item?.[method])
+          .map((method) => {
+            const operation = item![method]! as OpenAPIV3.OperationObject & {
+              'x-required-scopes'?: string[];
+            };
+            return [
+              `${method.toUpperCase()} ${path}`,
+              {
+                security: operation.security,
+                scopes: operation['x-required-scopes'],
+                refusals: ['401', '403'].filter(
+                  (s) => s in operation.responses,
+                ),
+              },
+            ];
+          }),
+      ),
+    );
+    const guarded = (scope: string) => ({
+      security: [{ bearer: [] }],
+      scopes: [scope],
+      refusals: ['401', '403'],
+    });
+    const open = { security: [], scopes: undefined, refusals: [] };
+    expect(scopes).toEqual({
+      'GET /users/{id}': guarded('users:read'),
+      'GET /users': guarded('users:list'),
+      'POST /users': guarded('users:write'),
+      'GET /health/live': open,
+      'GET /health/ready': open,
+      'GET /metrics': open,
+    });
+  });
+
+  it('documents no security with auth off, where every route is open', async () => {
+    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    const document = await validOpenApiDocument(app);
+    expect(document.components?.securitySchemes).toBeUndefined();
+    expect(document.paths['/users/{id}']?.get?.security).toBeUndefined();
   });
 
   it('keeps health, metrics and the docs open', async () => {

@@ -26,7 +26,7 @@ interface SigningKey extends KeyPair {
 export interface TokenOptions {
   scope?: string;
   sub?: string;
-  aud?: string;
+  aud?: string | string[];
   iss?: string;
   /** Seconds from now; negative for a token that has expired. */
   expiresIn?: number;
