@@ -19,15 +19,24 @@ describe('logs of a built app (real process)', () => {
     }));
   }
 
-  /** Lets the process write what the last response caused. */
+  /**
+   * Lets the process write what the last response caused. Where a test expects a line, it waits
+   * for it (a loaded machine may take a while); where it expects none, this much is enough.
+   */
   const settle = () => sleep(100);
+  async function until(written: (output: string) => boolean): Promise<void> {
+    for (let waited = 0; !written(users!.output()); waited += 20) {
+      if (waited > 15_000) throw new Error(`Not logged:\n${users!.output()}`);
+      await sleep(20);
+    }
+  }
 
   it('writes one JSON line per request with method, route, status, duration, request id and trace id', async () => {
     await startUsers();
     await fetch(`${users!.url}/users/1`, {
       headers: { 'x-request-id': 'log-line-1' },
     });
-    await settle();
+    await until((output) => output.includes('"request_id":"log-line-1"'));
     const lines = jsonLines(users!.output()).filter(
       (l) => l.request_id === 'log-line-1',
     );
@@ -82,7 +91,7 @@ describe('logs of a built app (real process)', () => {
       },
       body: '{"name": "SECRET-NAME-2", broken',
     });
-    await settle();
+    await until((output) => output.includes('request completed'));
     const output = users!.output();
     expect(output).toContain('request completed');
     expect(output).not.toMatch(/SECRET|secret-email/);
@@ -108,7 +117,7 @@ describe('logs of a built app (real process)', () => {
 
     await startUsers({ LOG_LEVEL: 'debug' });
     await fetch(`${users!.url}/health/live`);
-    await settle();
+    await until((output) => output.includes('"route":"/health/live"'));
     expect(jsonLines(users!.output())).toContainEqual(
       expect.objectContaining({ level: 20, route: '/health/live' }),
     );
@@ -122,7 +131,7 @@ describe('logs of a built app (real process)', () => {
     await fetch(`${users!.url}/users/1`, {
       headers: { 'x-request-id': 'pretty-1' },
     });
-    await settle();
+    await until((output) => output.includes('pretty-1'));
     const line = users!
       .output()
       .split('\n')
