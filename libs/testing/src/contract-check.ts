@@ -77,15 +77,16 @@ export async function recordResponses(app: INestApplication): Promise<void> {
               ),
         );
     };
-    const { write, end } = res;
-    res.write = function (this: ServerResponse, chunk: unknown, ...rest) {
+    const write = res.write.bind(res);
+    const end = res.end.bind(res);
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
       capture(chunk, rest[0]);
-      return write.call(this, chunk, ...(rest as [BufferEncoding]));
-    } as typeof res.write;
-    res.end = function (this: ServerResponse, chunk?: unknown, ...rest) {
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
       capture(chunk, rest[0]);
-      return end.call(this, chunk, ...(rest as [BufferEncoding]));
-    } as typeof res.end;
+      return (end as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
+    }) as typeof res.end;
     res.once('finish', () => {
       const response: RecordedResponse = {
         method: req.method ?? 'GET',

@@ -72,7 +72,7 @@ describe('UsersToken', () => {
     expect((init!.headers as Record<string, string>).Authorization).toBe(
       `Basic ${Buffer.from('orders:secret').toString('base64')}`,
     );
-    expect(String(init!.body)).toBe(
+    expect((init!.body as URLSearchParams).toString()).toBe(
       'grant_type=client_credentials&scope=users%3Aread',
     );
   });
