@@ -1,4 +1,10 @@
-import { BuiltApp, freePort, jsonLines, startBuiltApp } from '@app/testing';
+import {
+  BuiltApp,
+  eventually,
+  freePort,
+  jsonLines,
+  startBuiltApp,
+} from '@app/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('logs of a built app (real process)', () => {
@@ -24,12 +30,8 @@ describe('logs of a built app (real process)', () => {
    * for it (a loaded machine may take a while); where it expects none, this much is enough.
    */
   const settle = () => sleep(100);
-  async function until(written: (output: string) => boolean): Promise<void> {
-    for (let waited = 0; !written(users!.output()); waited += 20) {
-      if (waited > 15_000) throw new Error(`Not logged:\n${users!.output()}`);
-      await sleep(20);
-    }
-  }
+  const until = (written: (output: string) => boolean) =>
+    eventually(() => users!.output(), written, 'the log line');
 
   it('writes one JSON line per request with method, route, status, duration, request id and trace id', async () => {
     await startUsers();

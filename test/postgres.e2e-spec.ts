@@ -2,6 +2,8 @@ import {
   builtMain,
   BuiltApp,
   createTestDatabase,
+  eventually,
+  expectSeedCalls,
   freePort,
   queryTestDatabase,
   startBuiltApp,
@@ -11,35 +13,8 @@ import {
   waitUntilReady,
 } from '@app/testing';
 import { spawnSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
-
-// Bounds a wait for an event on a loaded machine; the tests never wait this long when they pass.
-const WAIT_LIMIT_MS = 20_000;
-
-async function waitForQuery(
-  url: string,
-  text: string,
-  expected: unknown[],
-): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  let rows = await queryTestDatabase(url, text);
-  while (!isDeepStrictEqual(rows, expected)) {
-    if (Date.now() > deadline)
-      throw new Error(`${text} gave ${JSON.stringify(rows)}`);
-    await sleep(20);
-    rows = await queryTestDatabase(url, text);
-  }
-}
-
-async function waitForOutput(app: BuiltApp, text: string): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  while (!app.output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`No "${text}" in the output`);
-    await sleep(20);
-  }
-}
 
 const json = async (url: string, body?: object) => {
   const response = await fetch(url, {
@@ -101,24 +76,7 @@ describe('both built apps on PostgreSQL', () => {
   it("answers the seed's four calls exactly on a fresh database", async () => {
     await startUsers();
     await startOrders();
-    await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
-      status: 200,
-      type: 'application/json; charset=utf-8',
-      text: '{"name":"Alice","email":"alice@example.com"}',
-    });
-    await expect(
-      json(`${users.url}/users`, {
-        name: 'Charlie',
-        email: 'charlie@example.com',
-      }),
-    ).resolves.toMatchObject({ status: 201, text: '{"user_id":3}' });
-    await expect(json(`${orders.url}/orders/1`)).resolves.toMatchObject({
-      status: 200,
-      text: '{"user_id":1,"product":"Laptop","user":{"name":"Alice","email":"alice@example.com"}}',
-    });
-    await expect(
-      json(`${orders.url}/orders`, { user_id: 2, product: 'Tablet' }),
-    ).resolves.toMatchObject({ status: 201, text: '{"order_id":3}' });
+    await expectSeedCalls(users.url, orders.url);
   });
 
   it('keeps every row and the id sequence across restarts; the seed rows are not added again', async () => {
@@ -265,13 +223,21 @@ describe('both built apps on PostgreSQL', () => {
       const inFlight = Array.from({ length: 20 }, (_, i) =>
         json(`${users.url}/users`, { name: `U${i}`, email: `u${i}@x.io` }),
       );
-      await waitForQuery(
-        usersDb.url,
-        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-        [{ n: 20 }],
+      await eventually(
+        () =>
+          queryTestDatabase(
+            usersDb.url,
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          ),
+        (rows) => isDeepStrictEqual(rows, [{ n: 20 }]),
+        'the 20 inserts to wait on the lock',
       );
       const stopped = users.stop('SIGTERM');
-      await waitForOutput(users, 'Drained: refusing new connections');
+      await eventually(
+        () => users.output(),
+        (output) => output.includes('Drained: refusing new connections'),
+        'the drain to end',
+      );
       await lock.query('commit');
       const answers = await Promise.all(inFlight);
       expect(answers.map((answer) => answer.status)).toEqual(

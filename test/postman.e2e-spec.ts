@@ -81,7 +81,6 @@ describe('the Postman collection, with authentication on', () => {
 
   beforeAll(async () => {
     idp = await IdentityProvider.start();
-    idp.addClient('orders', 'orders-secret');
     ({ app: users, url: usersUrl } = await startTestApp(
       UsersAppModule.forRoot(
         testConfig(UsersConfig, {
@@ -96,9 +95,7 @@ describe('the Postman collection, with authentication on', () => {
           USERS_SERVICE_URL: usersUrl,
           AUTH_ISSUER: idp.issuer,
           AUTH_AUDIENCE: 'orders',
-          USERS_SERVICE_TOKEN_URL: idp.tokenUrl,
-          USERS_SERVICE_CLIENT_ID: 'orders',
-          USERS_SERVICE_CLIENT_SECRET: 'orders-secret',
+          ...idp.usersServiceIdentity(),
         }),
       ),
     ));

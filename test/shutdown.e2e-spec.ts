@@ -1,5 +1,6 @@
 import {
   BuiltApp,
+  eventually,
   freePort,
   hang,
   startBuiltApp,
@@ -19,31 +20,16 @@ async function outcome(url: string): Promise<number | string> {
   }
 }
 
-// Generous, for a loaded machine: the tests wait for events, and this only bounds a failure.
-const WAIT_LIMIT_MS = 15_000;
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const waitFor = (condition: () => boolean, what: string) =>
+  eventually(condition, Boolean, what);
 
 /** Polls `url` until it ends with `expected`, so that a slow signal delivery is not a failure. */
-async function waitForOutcome(
-  url: string,
-  expected: number | string,
-): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  let last = await outcome(url);
-  while (last !== expected) {
-    if (Date.now() > deadline)
-      throw new Error(`${url} still ended with ${last}, not ${expected}`);
-    await sleep(10);
-    last = await outcome(url);
-  }
-}
+const waitForOutcome = (url: string, expected: number | string) =>
+  eventually(
+    () => outcome(url),
+    (last) => last === expected,
+    `${url} to end with ${expected}`,
+  );
 
 describe('graceful shutdown of a built app (real process, real signal)', () => {
   let app: BuiltApp | undefined;

@@ -42,7 +42,6 @@ describe('orders app with authentication on (e2e)', () => {
 
   beforeEach(async () => {
     idp = await IdentityProvider.start();
-    idp.addClient('orders', 'orders-secret');
   });
 
   afterEach(async () => {
@@ -89,11 +88,7 @@ describe('orders app with authentication on (e2e)', () => {
   });
 
   describe("the hop: orders' own token for users", () => {
-    const identity = () => ({
-      USERS_SERVICE_TOKEN_URL: idp.tokenUrl,
-      USERS_SERVICE_CLIENT_ID: 'orders',
-      USERS_SERVICE_CLIENT_SECRET: 'orders-secret',
-    });
+    const identity = () => idp.usersServiceIdentity();
 
     const usersCalls = async (outcome: string) =>
       sampleValue(

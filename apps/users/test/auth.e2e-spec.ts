@@ -30,6 +30,9 @@ describe('users app with authentication on (e2e)', () => {
     );
   };
   const http = () => request(app.getHttpServer());
+  const readerToken = () => idp.token({ scope: 'users:read' });
+  const getUser = (token: string) =>
+    http().get('/users/1').set('Authorization', `Bearer ${token}`);
 
   beforeEach(async () => {
     idp = await IdentityProvider.start();
@@ -99,15 +102,9 @@ describe('users app with authentication on (e2e)', () => {
   it('accepts a token a little past exp within the clock leeway, and not beyond it', async () => {
     await boot({ AUTH_CLOCK_TOLERANCE_S: 60 });
     const late = await idp.token({ scope: 'users:read', expiresIn: -30 });
-    await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${late}`)
-      .expect(200);
+    await getUser(late).expect(200);
     const tooLate = await idp.token({ scope: 'users:read', expiresIn: -90 });
-    await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${tooLate}`)
-      .expect(401);
+    await getUser(tooLate).expect(401);
   });
 
   it("documents the bearer scheme and each route's scopes, for Swagger UI to authorize", async () => {
@@ -176,66 +173,36 @@ describe('users app with authentication on (e2e)', () => {
   it('finds the key set through OpenID discovery and fetches it once for many tokens', async () => {
     await boot();
     for (let i = 0; i < 5; i += 1)
-      await http()
-        .get('/users/1')
-        .set(
-          'Authorization',
-          `Bearer ${await idp.token({ scope: 'users:read' })}`,
-        )
-        .expect(200);
+      await getUser(await readerToken()).expect(200);
     expect(idp.jwksRequests).toBe(1);
   });
 
   it('takes a rotated key without a restart: an unknown kid fetches the key set again', async () => {
     await boot({ AUTH_JWKS_URL: idp.jwksUrl, AUTH_JWKS_COOLDOWN_MS: 0 });
-    const before = await idp.token({ scope: 'users:read' });
-    await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${before}`)
-      .expect(200);
+    const before = await readerToken();
+    await getUser(before).expect(200);
     await idp.rotateKey();
-    const after = await idp.token({ scope: 'users:read' });
-    await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${after}`)
-      .expect(200);
+    const after = await readerToken();
+    await getUser(after).expect(200);
     expect(idp.jwksRequests).toBe(2);
     // The old key is gone from the set: its tokens no longer pass.
-    await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${before}`)
-      .expect(401);
+    await getUser(before).expect(401);
   });
 
   it('refetches the key set for an unknown kid at most once per cooldown', async () => {
     await boot({ AUTH_JWKS_URL: idp.jwksUrl, AUTH_JWKS_COOLDOWN_MS: 600_000 });
-    await http()
-      .get('/users/1')
-      .set(
-        'Authorization',
-        `Bearer ${await idp.token({ scope: 'users:read' })}`,
-      )
-      .expect(200);
+    await getUser(await readerToken()).expect(200);
     await idp.rotateKey();
     for (let i = 0; i < 3; i += 1)
-      await http()
-        .get('/users/1')
-        .set(
-          'Authorization',
-          `Bearer ${await idp.token({ scope: 'users:read' })}`,
-        )
-        .expect(401);
+      await getUser(await readerToken()).expect(401);
     expect(idp.jwksRequests).toBe(1);
   });
 
   it('answers 503, not 401, while the identity provider cannot be reached', async () => {
     await boot();
-    const token = await idp.token({ scope: 'users:read' });
+    const token = await readerToken();
     await idp.close();
-    const response = await http()
-      .get('/users/1')
-      .set('Authorization', `Bearer ${token}`)
-      .expect(503);
+    const response = await getUser(token).expect(503);
     expect(response.headers['retry-after']).toBe('5');
     idp = await IdentityProvider.start();
   });

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { eventually } from './eventually';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -101,16 +102,13 @@ export async function waitUntilReady(
   url: string,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await fetch(`${url}/health/ready`)
-      .then((response) => response.status)
-      .catch(() => 0);
-    if (status === 200) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${url} not ready after ${timeoutMs} ms (last ${status})`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(
+    () =>
+      fetch(`${url}/health/ready`)
+        .then((response) => response.status)
+        .catch(() => 0),
+    (status) => status === 200,
+    `${url} to be ready`,
+    { limitMs: timeoutMs, everyMs: 50 },
+  );
 }

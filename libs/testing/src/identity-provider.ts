@@ -93,6 +93,17 @@ export class IdentityProvider {
     this.clients.set(id, secret);
   }
 
+  /** Registers orders as a client, and gives the orders settings that make it its identity. */
+  usersServiceIdentity(clientId = 'orders') {
+    const secret = `${clientId}-secret`;
+    this.addClient(clientId, secret);
+    return {
+      USERS_SERVICE_TOKEN_URL: this.tokenUrl,
+      USERS_SERVICE_CLIENT_ID: clientId,
+      USERS_SERVICE_CLIENT_SECRET: secret,
+    };
+  }
+
   /** A new signing key with a new `kid`; the key set from now on holds only it. */
   async rotateKey(): Promise<void> {
     this.key = {

@@ -14,3 +14,5 @@ export * from './request-constraints';
 export * from './pact';
 export * from './identity-provider';
 export * from './auth-cases';
+export * from './eventually';
+export * from './seed-calls';
