@@ -3,7 +3,6 @@ import {
   ExecutionContext,
   Inject,
   Injectable,
-  Optional,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
@@ -17,7 +16,7 @@ import { TokenVerifier } from './token-verifier';
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
- * The one place that lets a request in, when authentication is on: a verified bearer token with
+ * The one place that lets a request in, when authentication is on (AuthModule binds it only then): a verified bearer token with
  * every scope the route declares (`@RequireScopes`), or a route declared `@Public()`. A route that
  * declares neither never gets here (see RouteDeclarations), and is refused if it does.
  */
@@ -26,11 +25,10 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(AUTH_REALM) private readonly realm: string,
-    @Optional() private readonly verifier?: TokenVerifier,
+    private readonly verifier: TokenVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.verifier) return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets))
       return true;

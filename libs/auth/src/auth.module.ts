@@ -8,8 +8,8 @@ import { TokenVerifier } from './token-verifier';
 
 /**
  * Bearer-token authentication for a service (an OAuth 2.0 resource server), on when AUTH_ISSUER
- * is set. The guard and the route-declaration check are there either way, so that what is open
- * with auth off is exactly what is declared open.
+ * is set. The route-declaration check runs either way, so that a route cannot be added without
+ * saying who may call it, whether or not the deployment it is tested in has auth on.
  */
 @Module({})
 export class AuthModule {
@@ -19,10 +19,13 @@ export class AuthModule {
       imports: [DiscoveryModule],
       providers: [
         { provide: AUTH_REALM, useValue: realm },
+        // Off, no guard at all: nothing to run on every request.
         ...(authEnabled(settings)
-          ? [{ provide: TokenVerifier, useValue: new TokenVerifier(settings) }]
+          ? [
+              { provide: TokenVerifier, useValue: new TokenVerifier(settings) },
+              { provide: APP_GUARD, useClass: AuthGuard },
+            ]
           : []),
-        { provide: APP_GUARD, useClass: AuthGuard },
         RouteDeclarations,
       ],
     };

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AuthError } from './auth.errors';
-import { ASYMMETRIC_ALGORITHMS, AuthSettings } from './auth.settings';
+import { AuthSettings } from './auth.settings';
 import { Principal, principalFrom } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -94,12 +94,4 @@ export class TokenVerifier {
     if (!document.jwks_uri) throw new Error(`${discovery} has no jwks_uri`);
     return new URL(document.jwks_uri);
   }
-}
-
-/** Only asymmetric algorithms may be configured; checked with the rest of the config. */
-export function unknownAlgorithms(list: string): string[] {
-  return list
-    .split(',')
-    .map((a) => a.trim())
-    .filter((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
 }

@@ -12,6 +12,14 @@ export class TokenUnavailableError extends Error {
   }
 }
 
+/** RFC 6749 §5.1 and §5.2: a token, or an error code. */
+interface TokenResponse {
+  access_token?: unknown;
+  token_type?: unknown;
+  expires_in?: unknown;
+  error?: unknown;
+}
+
 interface Token {
   value: string;
   /** When to fetch the next one, in the background, while this one still serves. */
@@ -93,12 +101,11 @@ export class UsersToken {
       throw this.unavailable(`no answer from ${url}`, error);
     }
     const body = (await response.json().catch(() => undefined)) as
-      | { access_token?: unknown; expires_in?: unknown; token_type?: unknown }
-      | undefined;
-    if (!response.ok)
-      throw this.unavailable(
-        `${url} answered ${response.status}${typeof (body as { error?: unknown })?.error === 'string' ? ` (${(body as { error: string }).error})` : ''}`,
-      );
+      TokenResponse | undefined;
+    if (!response.ok) {
+      const error = typeof body?.error === 'string' ? ` (${body.error})` : '';
+      throw this.unavailable(`${url} answered ${response.status}${error}`);
+    }
     if (
       typeof body?.access_token !== 'string' ||
       String(body.token_type).toLowerCase() !== 'bearer'
