@@ -1,8 +1,10 @@
-import { loadConfig, ServiceConfig } from '@app/common';
+import { loadConfig } from '@app/config';
+import { portOf, type ServiceDefinition } from '@app/platform';
 import {
   builtMain,
   createTestApp,
   proxySettings,
+  ROOT,
   testConfig,
 } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
@@ -11,10 +13,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import request from 'supertest';
 import { parse, parseAllDocuments } from 'yaml';
-import { OrdersAppModule } from '../apps/orders/src/app.module';
-import { OrdersConfig } from '../apps/orders/src/orders.config';
-import { UsersAppModule } from '../apps/users/src/app.module';
-import { UsersConfig } from '../apps/users/src/users.config';
+import { serviceDefinitions } from './service-definitions';
 // The packages the bundles may look for without their being installed (see rspack.config.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { OPTIONAL } = require('../rspack.config.js') as { OPTIONAL: string[] };
@@ -22,53 +21,52 @@ const { OPTIONAL } = require('../rspack.config.js') as { OPTIONAL: string[] };
 /**
  * No Docker engine or cluster runs where these tests do, so they prove the deployment files agree
  * with the code by reading them: ports, health routes, variable names and values, entry files.
+ * They cover every service of nest-cli.json, each as its ServiceDefinition says.
  */
-const ROOT = join(__dirname, '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 const APPS: Record<
-  'users' | 'orders',
-  { config: new () => ServiceConfig; portVar: string; port: number }
-> = {
-  users: {
-    config: UsersConfig,
-    portVar: 'USERS_PORT',
-    port: new UsersConfig().USERS_PORT,
-  },
-  orders: {
-    config: OrdersConfig,
-    portVar: 'ORDERS_PORT',
-    port: new OrdersConfig().ORDERS_PORT,
-  },
-};
-type AppName = keyof typeof APPS;
-const APP_NAMES = Object.keys(APPS) as AppName[];
+  string,
+  { service: ServiceDefinition; portVar: string; port: number }
+> = Object.fromEntries(
+  serviceDefinitions().map((service) => [
+    service.name,
+    {
+      service,
+      portVar: service.port,
+      port: portOf(service, new service.config()),
+    },
+  ]),
+);
+const APP_NAMES = Object.keys(APPS);
 
 const LIVE = '/health/live';
 const READY = '/health/ready';
 
 /** The variables an app reads, by name. */
-const variablesOf = (app: AppName) => Object.keys(new APPS[app].config());
+const variablesOf = (app: string) =>
+  Object.keys(new APPS[app].service.config());
 
 /** A shutdown's worst case in ms, from the app's config with these variables. */
-function shutdownBoundMs(app: AppName, env: Record<string, string>): number {
-  const config = loadConfig(APPS[app].config, env);
+function shutdownBoundMs(app: string, env: Record<string, string>): number {
+  const config = loadConfig(APPS[app].service.config, env);
   return config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS;
 }
 
 describe('the health routes the deployment files probe', () => {
   it.each(APP_NAMES)('exist on %s and answer 200', async (name) => {
-    const module =
-      name === 'users'
-        ? UsersAppModule.forRoot(testConfig(UsersConfig))
-        : OrdersAppModule.forRoot(
-            testConfig(OrdersConfig, {
-              USERS_SERVICE_URL: 'http://127.0.0.1:9',
-              USERS_SERVICE_TIMEOUT_MS: 100,
-              USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 100,
-            }),
-          );
-    const app: INestApplication = await createTestApp(module);
+    const { service } = APPS[name];
+    // A peer service that cannot be reached, answered at once: readiness must not wait for it.
+    const unreachablePeers = Object.fromEntries(
+      Object.entries({
+        USERS_SERVICE_URL: 'http://127.0.0.1:9',
+        USERS_SERVICE_TIMEOUT_MS: 100,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 100,
+      }).filter(([key]) => variablesOf(name).includes(key)),
+    );
+    const app: INestApplication = await createTestApp(
+      service.module(testConfig(service.config, unreachablePeers)),
+    );
     try {
       await request(app.getHttpServer()).get(LIVE).expect(200);
       await request(app.getHttpServer()).get(READY).expect(200);
@@ -252,7 +250,9 @@ describe('compose.yaml', () => {
           value.replace('${POSTGRES_PASSWORD:-local-only}', 'local-only'),
         ]),
       );
-      expect(() => loadConfig(APPS[name].config, resolved)).not.toThrow();
+      expect(() =>
+        loadConfig(APPS[name].service.config, resolved),
+      ).not.toThrow();
     },
   );
 
@@ -347,7 +347,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         expect.arrayContaining(Object.keys(configMap.data!)),
       );
       expect(configMap.data![APPS[name].portVar]).toBe(String(APPS[name].port));
-      expect(() => loadConfig(APPS[name].config, configMap.data)).not.toThrow();
+      expect(() =>
+        loadConfig(APPS[name].service.config, configMap.data),
+      ).not.toThrow();
     });
 
     it('gives a pod longer to terminate than its drain and shutdown timeout', () => {

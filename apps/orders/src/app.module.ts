@@ -1,10 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { PlatformModule, READINESS_INDICATORS } from '@app/common';
+import { PlatformModule, type ServiceDefinition } from '@app/platform';
 import { OrdersConfig } from './orders.config';
 import { ORDERS_MIGRATIONS } from './orders/migrations';
 import { OrdersModule } from './orders/orders.module';
-import { UsersClientModule } from './users-client/users-client.module';
-import { UsersReadiness } from './users-client/users-readiness';
 
 @Module({})
 export class OrdersAppModule {
@@ -12,25 +10,21 @@ export class OrdersAppModule {
   static forRoot(config: OrdersConfig): DynamicModule {
     return {
       module: OrdersAppModule,
-      global: true,
       imports: [
-        PlatformModule.forRoot(
-          {
-            name: 'orders',
-            description:
-              "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
-            migrations: ORDERS_MIGRATIONS,
-          },
-          config,
-        ),
-        UsersClientModule,
+        PlatformModule.forRoot(service, config),
         OrdersModule.forRoot(config),
       ],
-      providers: [
-        { provide: OrdersConfig, useValue: config },
-        { provide: READINESS_INDICATORS, useExisting: UsersReadiness },
-      ],
-      exports: [OrdersConfig, READINESS_INDICATORS],
     };
   }
 }
+
+/** The orders service, as main.ts runs it and the deployment checks read it. */
+export const service: ServiceDefinition<OrdersConfig> = {
+  name: 'orders',
+  description:
+    "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
+  config: OrdersConfig,
+  port: 'ORDERS_PORT',
+  migrations: ORDERS_MIGRATIONS,
+  module: (config) => OrdersAppModule.forRoot(config),
+};

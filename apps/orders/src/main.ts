@@ -1,17 +1,6 @@
+// First: instrumentation must be in place before http, express and Nest load.
 import './tracing';
-import { createHttpApp, loadConfigOrExit, runHttpApp } from '@app/common';
-import { migrateAndExit } from '@app/database';
-import { stopTracing } from '@app/telemetry';
-import { OrdersAppModule } from './app.module';
-import { OrdersConfig } from './orders.config';
-import { ORDERS_MIGRATIONS } from './orders/migrations';
+import { runService } from '@app/platform';
+import { service } from './app.module';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit(OrdersConfig);
-  if (process.argv[2] === 'migrate')
-    return migrateAndExit('orders', config, ORDERS_MIGRATIONS);
-  const app = await createHttpApp(OrdersAppModule.forRoot(config));
-  await runHttpApp(app, config.ORDERS_PORT, stopTracing);
-}
-
-void bootstrap();
+void runService(service);

@@ -14,7 +14,7 @@ import { App } from 'supertest/types';
 import { OrdersAppModule } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 import type { OrdersRepository } from '../src/orders/orders.repository';
-import { ORDERS_REPOSITORY } from '../src/orders/orders.tokens';
+import { ORDERS_REPOSITORY } from '../src/orders/orders.repository';
 
 const ALICE = { name: 'Alice', email: 'alice@example.com' };
 const BOB = { name: 'Bob', email: 'bob@example.com' };

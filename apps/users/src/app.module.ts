@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { PlatformModule } from '@app/common';
+import { PlatformModule, type ServiceDefinition } from '@app/platform';
 import { UsersConfig } from './users.config';
 import { USERS_MIGRATIONS } from './users/migrations';
 import { UsersModule } from './users/users.module';
@@ -10,21 +10,21 @@ export class UsersAppModule {
   static forRoot(config: UsersConfig): DynamicModule {
     return {
       module: UsersAppModule,
-      global: true,
       imports: [
-        PlatformModule.forRoot(
-          {
-            name: 'users',
-            description:
-              'Keeps users: get one, create one, list them. Ids are handed out by the service; emails are unique, ignoring case.',
-            migrations: USERS_MIGRATIONS,
-          },
-          config,
-        ),
+        PlatformModule.forRoot(service, config),
         UsersModule.forRoot(config),
       ],
-      providers: [{ provide: UsersConfig, useValue: config }],
-      exports: [UsersConfig],
     };
   }
 }
+
+/** The users service, as main.ts runs it and the deployment checks read it. */
+export const service: ServiceDefinition<UsersConfig> = {
+  name: 'users',
+  description:
+    'Keeps users: get one, create one, list them. Ids are handed out by the service; emails are unique, ignoring case.',
+  config: UsersConfig,
+  port: 'USERS_PORT',
+  migrations: USERS_MIGRATIONS,
+  module: (config) => UsersAppModule.forRoot(config),
+};

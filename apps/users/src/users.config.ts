@@ -1,7 +1,8 @@
-import { EnvInt, ServiceConfig } from '@app/common';
+import { EnvInt } from '@app/config';
+import { ServiceConfig } from '@app/platform';
 import { IsInt, Max, Min } from 'class-validator';
 
-/** The users app's environment; see the README for each variable. */
+/** The users app's environment: every lib's settings, and its port; see the README. */
 export class UsersConfig extends ServiceConfig {
   @EnvInt()
   @Max(65535)

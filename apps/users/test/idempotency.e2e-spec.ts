@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { IdempotencyStore } from '@app/common';
+import { IdempotencyStore } from '@app/idempotency';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';

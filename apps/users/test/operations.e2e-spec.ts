@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { Lifecycle } from '@app/common';
+import { Lifecycle } from '@app/platform';
 import {
   createTestApp,
   expectProblem,

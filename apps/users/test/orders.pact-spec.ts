@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { UsersAppModule } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 import type { UsersRepository } from '../src/users/users.repository';
-import { USERS_REPOSITORY } from '../src/users/users.tokens';
+import { USERS_REPOSITORY } from '../src/users/users.repository';
 
 const PACT = pactFile('orders', 'users');
 

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
-import { USERS_REPOSITORY } from '../src/users/users.tokens';
+import { USERS_REPOSITORY } from '../src/users/users.repository';
 
 describe('users app (e2e)', () => {
   let app: INestApplication<App>;

@@ -7,10 +7,12 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { AuthError } from './auth.errors';
-import { AUTH_REALM } from './auth.tokens';
 import { setPrincipal } from './principal';
 import { PUBLIC_ROUTE, REQUIRED_SCOPES } from './scopes.decorator';
 import { TokenVerifier } from './token-verifier';
+
+/** The realm in WWW-Authenticate: the service's name. */
+export const AUTH_REALM = Symbol('AUTH_REALM');
 
 /** RFC 6750 §2.1: `Bearer` and a token68; the scheme is case-insensitive. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { AuthGuard } from './auth.guard';
+import { AUTH_REALM, AuthGuard } from './auth.guard';
 import { authEnabled, AuthSettings } from './auth.settings';
-import { AUTH_REALM } from './auth.tokens';
 import { RouteDeclarations } from './route-declarations';
 import { TokenVerifier } from './token-verifier';
 

@@ -1,18 +1,12 @@
-/** What the auth lib reads from a service's config (see ServiceConfig). */
-export interface AuthSettings {
-  /** The identity provider's issuer URL; empty turns authentication off. */
-  AUTH_ISSUER: string;
-  /** The audience tokens for this service carry in `aud`. */
-  AUTH_AUDIENCE: string;
-  /** The issuer's key set; empty: read from its OpenID discovery document. */
-  AUTH_JWKS_URL: string;
-  /** The signature algorithms accepted, comma-separated; asymmetric ones only. */
-  AUTH_ALGORITHMS: string;
-  /** Leeway for `exp` and `nbf`, for clocks a little apart. */
-  AUTH_CLOCK_TOLERANCE_S: number;
-  /** After fetching the key set, how long before a token with an unknown `kid` may fetch it again. */
-  AUTH_JWKS_COOLDOWN_MS: number;
-}
+import { EnvInt } from '@app/config';
+import {
+  IsInt,
+  IsNotEmpty,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 /** Signature algorithms with a public key: never `none`, never a shared secret (HS*). */
 export const ASYMMETRIC_ALGORITHMS = [
@@ -27,6 +21,52 @@ export const ASYMMETRIC_ALGORITHMS = [
   'ES512',
   'EdDSA',
 ] as const;
+
+const ALGORITHM = `(${ASYMMETRIC_ALGORITHMS.join('|')})`;
+
+/** What the auth lib reads from a service's environment; see the README's Security section. */
+export class AuthSettings {
+  /**
+   * The OpenID provider whose access tokens this service accepts (its `iss`); empty leaves every
+   * route open, as the seed was.
+   */
+  @Matches(/^$|^https?:\/\/\S+$/, {
+    message:
+      '$property must be empty or an issuer URL like https://id.example.com/realms/shop',
+  })
+  AUTH_ISSUER = '';
+
+  /** The audience (`aud`) tokens for this service carry; required with AUTH_ISSUER. */
+  @ValidateIf((settings: AuthSettings) => settings.AUTH_ISSUER !== '')
+  @IsNotEmpty({ message: '$property must be set when AUTH_ISSUER is set' })
+  AUTH_AUDIENCE = '';
+
+  /** The issuer's key set (JWKS); empty: read from its OpenID discovery document. */
+  @Matches(/^$|^https?:\/\/\S+$/, {
+    message: '$property must be empty or a URL',
+  })
+  AUTH_JWKS_URL = '';
+
+  /** Accepted token signature algorithms, comma-separated; asymmetric ones only. */
+  @Matches(new RegExp(`^${ALGORITHM}(,${ALGORITHM})*$`), {
+    message: `$property must be a comma-separated list of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+  })
+  AUTH_ALGORITHMS = 'RS256,PS256,ES256,EdDSA';
+
+  /** Seconds of leeway on a token's `exp` and `nbf`, for clocks a little apart. */
+  @EnvInt()
+  @Max(300)
+  @Min(0)
+  @IsInt()
+  AUTH_CLOCK_TOLERANCE_S = 30;
+
+  /** After fetching the key set, how long before an unknown `kid` may fetch it again. */
+  @EnvInt()
+  @Max(3_600_000)
+  @Min(0)
+  @IsInt()
+  AUTH_JWKS_COOLDOWN_MS = 30_000;
+}
 
 export function authEnabled(settings: AuthSettings): boolean {
   return settings.AUTH_ISSUER !== '';

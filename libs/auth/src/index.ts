@@ -2,7 +2,6 @@ export * from './auth.errors';
 export * from './auth.guard';
 export * from './auth.module';
 export * from './auth.settings';
-export * from './auth.tokens';
 export * from './openapi';
 export * from './principal';
 export * from './route-declarations';

@@ -51,3 +51,15 @@ export class PageDto {
   @ApiProperty({ type: 'integer', example: 0 })
   offset: number;
 }
+
+/** Which page of a list a caller asks a store for. */
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+
+/** One page of a list as a store answers it: the items asked for, and how many there are in all. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+}

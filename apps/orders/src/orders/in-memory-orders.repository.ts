@@ -1,10 +1,11 @@
+import type { Page } from '@app/contracts';
+import { InMemoryTable } from '@app/storage';
 import { Injectable } from '@nestjs/common';
 import {
   NewOrder,
   Order,
   OrderListQuery,
   OrdersRepository,
-  Page,
 } from './orders.repository';
 
 const SEED_ORDERS: NewOrder[] = [
@@ -15,38 +16,20 @@ const SEED_ORDERS: NewOrder[] = [
 /** The seed's dictionary: per process, gone on restart. */
 @Injectable()
 export class InMemoryOrdersRepository implements OrdersRepository {
-  private readonly orders = new Map<number, Order>();
-  private lastId = 0;
-
-  constructor() {
-    for (const order of SEED_ORDERS) this.insert(order);
-  }
+  private readonly orders = new InMemoryTable<NewOrder>(SEED_ORDERS);
 
   async create(order: NewOrder): Promise<Order> {
-    return this.insert(order);
+    return this.orders.insert(order);
   }
 
   async findById(id: number): Promise<Order | undefined> {
-    const order = this.orders.get(id);
-    return order && { ...order };
+    return this.orders.get(id);
   }
 
-  async list({ userId, limit, offset }: OrderListQuery): Promise<Page<Order>> {
-    // A Map iterates in insertion order, which is id order here.
-    const matching = [...this.orders.values()].filter(
-      (order) => userId === undefined || order.userId === userId,
+  async list({ userId, ...page }: OrderListQuery): Promise<Page<Order>> {
+    return this.orders.page(
+      page,
+      userId === undefined ? undefined : (order) => order.userId === userId,
     );
-    return {
-      items: matching
-        .slice(offset, offset + limit)
-        .map((order) => ({ ...order })),
-      total: matching.length,
-    };
-  }
-
-  private insert(order: NewOrder): Order {
-    const stored = { id: ++this.lastId, ...order };
-    this.orders.set(stored.id, stored);
-    return { ...stored };
   }
 }

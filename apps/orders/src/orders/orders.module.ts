@@ -1,15 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DatabaseSettings } from '@app/storage';
 import { UsersClientModule } from '../users-client/users-client.module';
 import { InMemoryOrdersRepository } from './in-memory-orders.repository';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
-import { ORDERS_REPOSITORY } from './orders.tokens';
+import { ORDERS_REPOSITORY } from './orders.repository';
 import { PostgresOrdersRepository } from './postgres-orders.repository';
 
 @Module({})
 export class OrdersModule {
   /** Orders in PostgreSQL when the app has a database, else in process memory. */
-  static forRoot({ DATABASE_URL }: { DATABASE_URL: string }): DynamicModule {
+  static forRoot({ DATABASE_URL }: DatabaseSettings): DynamicModule {
     return {
       module: OrdersModule,
       imports: [UsersClientModule],

@@ -1,3 +1,5 @@
+import type { Page, PageRequest } from '@app/contracts';
+
 export interface Order {
   id: number;
   userId: number;
@@ -6,15 +8,8 @@ export interface Order {
 
 export type NewOrder = Omit<Order, 'id'>;
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
-
-export interface OrderListQuery {
+export interface OrderListQuery extends PageRequest {
   userId?: number;
-  limit: number;
-  offset: number;
 }
 
 /**
@@ -27,3 +22,6 @@ export interface OrdersRepository {
   /** Orders in id order, optionally only one user's. */
   list(query: OrderListQuery): Promise<Page<Order>>;
 }
+
+/** The injection token the orders store is bound to (see OrdersModule). */
+export const ORDERS_REPOSITORY = Symbol('ORDERS_REPOSITORY');

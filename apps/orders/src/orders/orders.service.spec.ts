@@ -1,10 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ProblemException } from '@app/common';
+import { ProblemException } from '@app/contracts';
 import { UsersClient } from '../users-client/users.client';
 import { InMemoryOrdersRepository } from './in-memory-orders.repository';
 import { OrdersService } from './orders.service';
-import { ORDERS_REPOSITORY } from './orders.tokens';
+import { ORDERS_REPOSITORY } from './orders.repository';
 
 const ALICE = { name: 'Alice', email: 'alice@example.com' };
 

@@ -1,14 +1,17 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { ProblemException } from '@app/common';
-import type { CreateOrderDto, UserDto } from '@app/contracts';
+import {
+  type CreateOrderDto,
+  type Page,
+  ProblemException,
+  type UserDto,
+} from '@app/contracts';
 import { UsersClient } from '../users-client/users.client';
 import {
   Order,
   OrderListQuery,
-  Page,
+  ORDERS_REPOSITORY,
   type OrdersRepository,
 } from './orders.repository';
-import { ORDERS_REPOSITORY } from './orders.tokens';
 
 @Injectable()
 export class OrdersService {

@@ -1,22 +1,16 @@
+import type { Page } from '@app/contracts';
+import { Database, nextId } from '@app/storage';
 import { Injectable } from '@nestjs/common';
-import { Database } from '@app/database';
-import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { OrdersDatabase, OrdersTable } from './orders.schema';
 import {
   NewOrder,
   Order,
   OrderListQuery,
   OrdersRepository,
-  Page,
 } from './orders.repository';
 
-interface OrderRow {
-  id: string;
-  user_id: string;
-  product: string;
-}
-
-// bigint comes back as a string; ids stay below 2^53 (the API refuses larger ones).
-const toOrder = (row: OrderRow): Order => ({
+const toOrder = (row: Selectable<OrdersTable>): Order => ({
   id: Number(row.id),
   userId: Number(row.user_id),
   product: row.product,
@@ -25,22 +19,27 @@ const toOrder = (row: OrderRow): Order => ({
 /** Orders in this service's PostgreSQL database, shared by every replica. */
 @Injectable()
 export class PostgresOrdersRepository implements OrdersRepository {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Database<OrdersDatabase>) {}
 
   async create(order: NewOrder): Promise<Order> {
-    // One statement: the counter's row lock orders concurrent creates, and a failed insert
-    // rolls the increment back with it.
-    const { rows } = await this.database.run((db) =>
-      sql<OrderRow>`
-        with next as (
-          update id_counters set last_id = last_id + 1
-          where name = 'orders' returning last_id
+    const row = await this.database.run((db) =>
+      db
+        .with('next_id', (db) => nextId(db, 'orders'))
+        .insertInto('orders')
+        .columns(['id', 'user_id', 'product'])
+        .expression((eb) =>
+          eb
+            .selectFrom('next_id')
+            .select((eb) => [
+              'last_id',
+              eb.val(order.userId).as('user_id'),
+              eb.val(order.product).as('product'),
+            ]),
         )
-        insert into orders (id, user_id, product)
-        select last_id, ${order.userId}, ${order.product} from next
-        returning id, user_id, product`.execute(db),
+        .returning(['id', 'user_id', 'product'])
+        .executeTakeFirstOrThrow(),
     );
-    return toOrder(rows[0]);
+    return toOrder(row);
   }
 
   async findById(id: number): Promise<Order | undefined> {
@@ -48,19 +47,17 @@ export class PostgresOrdersRepository implements OrdersRepository {
       db
         .selectFrom('orders')
         .select(['id', 'user_id', 'product'])
-        .where('id', '=', id)
+        .where('id', '=', String(id))
         .executeTakeFirst(),
     );
-    return row && toOrder(row as OrderRow);
+    return row && toOrder(row);
   }
 
   async list({ userId, limit, offset }: OrderListQuery): Promise<Page<Order>> {
-    // Ids are handed out in commit order (the counter row is held until commit), so a page read
-    // by id never skips a row committed before it.
     const [rows, count] = await this.database.run((db) => {
       let matching = db.selectFrom('orders');
       if (userId !== undefined)
-        matching = matching.where('user_id', '=', userId);
+        matching = matching.where('user_id', '=', String(userId));
       return Promise.all([
         matching
           .select(['id', 'user_id', 'product'])
@@ -69,13 +66,10 @@ export class PostgresOrdersRepository implements OrdersRepository {
           .offset(offset)
           .execute(),
         matching
-          .select(sql<string>`count(*)`.as('total'))
+          .select((eb) => eb.fn.countAll<string>().as('total'))
           .executeTakeFirstOrThrow(),
       ]);
     });
-    return {
-      items: rows.map((row) => toOrder(row as OrderRow)),
-      total: Number(count.total),
-    };
+    return { items: rows.map(toOrder), total: Number(count.total) };
   }
 }

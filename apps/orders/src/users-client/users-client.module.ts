@@ -1,24 +1,32 @@
 import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
-import { OrdersConfig } from '../orders.config';
-import { UsersConnections } from './users-connections';
-import { UsersReadiness } from './users-readiness';
+import { AccessTokenService } from './access-token.service';
+import { UsersClientSettings } from './users-client.settings';
+import { UsersConnectionPool } from './users-connection.pool';
+import { UsersReadiness } from './users-readiness.indicator';
 import { UsersClient } from './users.client';
-import { UsersToken } from './users-token';
 
+/**
+ * The door to the users service: `UsersClient`, its connections and its token. Its settings come
+ * from the app's config (the platform provides every settings class the config is composed of);
+ * its readiness check joins the app's through `@ReadinessCheck()`.
+ */
 @Module({
   imports: [
     HttpModule.registerAsync({
-      extraProviders: [UsersConnections],
-      inject: [OrdersConfig, UsersConnections],
-      useFactory: (config: OrdersConfig, connections: UsersConnections) => ({
-        baseURL: config.USERS_SERVICE_URL,
-        // Kept-alive connections to the users app, over undici (see UsersConnections).
+      extraProviders: [UsersConnectionPool],
+      inject: [UsersClientSettings, UsersConnectionPool],
+      useFactory: (
+        settings: UsersClientSettings,
+        connections: UsersConnectionPool,
+      ) => ({
+        baseURL: settings.USERS_SERVICE_URL,
+        // Kept-alive connections to the users app, over undici (see UsersConnectionPool).
         adapter: connections.adapter,
       }),
     }),
   ],
-  providers: [UsersClient, UsersReadiness, UsersToken],
-  exports: [UsersClient, UsersReadiness],
+  providers: [UsersClient, UsersReadiness, AccessTokenService],
+  exports: [UsersClient],
 })
 export class UsersClientModule {}

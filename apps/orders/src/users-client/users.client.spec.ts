@@ -1,19 +1,16 @@
 import { HttpService } from '@nestjs/axios';
 import { Test } from '@nestjs/testing';
-import {
-  METRICS_REGISTRY,
-  ProblemException,
-  requestContextMiddleware,
-} from '@app/common';
+import { ProblemException } from '@app/contracts';
+import { METRICS_REGISTRY, requestContextMiddleware } from '@app/platform';
 import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
 import type { Request, Response } from 'express';
 import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
 import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
-import { OrdersConfig } from '../orders.config';
+import { UsersClientSettings } from './users-client.settings';
 import { UsersClient } from './users.client';
-import { UsersToken } from './users-token';
+import { AccessTokenService } from './access-token.service';
 
 type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
 
@@ -31,15 +28,15 @@ describe('UsersClient', () => {
         UsersClient,
         { provide: HttpService, useValue: { get, axiosRef: { defaults: {} } } },
         {
-          provide: OrdersConfig,
-          useValue: Object.assign(new OrdersConfig(), {
+          provide: UsersClientSettings,
+          useValue: Object.assign(new UsersClientSettings(), {
             USERS_SERVICE_TIMEOUT_MS: deadlineMs,
             USERS_SERVICE_ATTEMPT_TIMEOUT_MS: deadlineMs,
             USERS_SERVICE_RETRY_DELAY_MS: 0,
           }),
         },
         { provide: METRICS_REGISTRY, useValue: registry },
-        UsersToken,
+        AccessTokenService,
       ],
     }).compile();
     return moduleRef.get(UsersClient);

@@ -1,12 +1,11 @@
 import { HttpService } from '@nestjs/axios';
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { ProblemException, UserDto } from '@app/contracts';
 import {
   currentRequestId,
   METRICS_REGISTRY,
-  ProblemException,
   REQUEST_ID_HEADER,
-} from '@app/common';
-import { UserDto } from '@app/contracts';
+} from '@app/platform';
 import { injectTraceContext } from '@app/telemetry';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { plainToInstance } from 'class-transformer';
@@ -21,13 +20,16 @@ import {
 } from 'cockatiel';
 import { Histogram, Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
-import { OrdersConfig } from '../orders.config';
-import { TokenUnavailableError, UsersToken } from './users-token';
+import { UsersClientSettings } from './users-client.settings';
+import {
+  AccessTokenService,
+  TokenUnavailableError,
+} from './access-token.service';
 import {
   createUsersCallPolicy,
   isConnectionError,
   UsersServerError,
-} from './users-call-policy';
+} from './users-call.policy';
 
 export type UsersCallOutcome =
   | 'ok'
@@ -81,9 +83,9 @@ export class UsersClient {
 
   constructor(
     private readonly http: HttpService,
-    private readonly config: OrdersConfig,
+    private readonly config: UsersClientSettings,
     @Inject(METRICS_REGISTRY) registry: Registry,
-    private readonly token: UsersToken,
+    private readonly token: AccessTokenService,
   ) {
     this.calls = new Histogram({
       name: 'users_client_request_duration_seconds',

@@ -1,22 +1,16 @@
+import type { Page, PageRequest } from '@app/contracts';
+import { Database, isUniqueViolation, nextId } from '@app/storage';
 import { Injectable } from '@nestjs/common';
-import { Database, isUniqueViolation } from '@app/database';
-import { sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import type { UsersDatabase, UsersTable } from './users.schema';
 import {
   EmailTakenError,
   NewUser,
-  Page,
   User,
   UsersRepository,
 } from './users.repository';
 
-interface UserRow {
-  id: string;
-  name: string;
-  email: string;
-}
-
-// bigint comes back as a string; ids stay below 2^53 (the API refuses larger ones).
-const toUser = (row: UserRow): User => ({
+const toUser = (row: Selectable<UsersTable>): User => ({
   id: Number(row.id),
   name: row.name,
   email: row.email,
@@ -25,23 +19,28 @@ const toUser = (row: UserRow): User => ({
 /** Users in this service's PostgreSQL database, shared by every replica. */
 @Injectable()
 export class PostgresUsersRepository implements UsersRepository {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly database: Database<UsersDatabase>) {}
 
   async create(user: NewUser): Promise<User> {
     try {
-      // One statement: the counter's row lock orders concurrent creates, and a refused insert
-      // rolls the increment back with it.
-      const { rows } = await this.database.run((db) =>
-        sql<UserRow>`
-          with next as (
-            update id_counters set last_id = last_id + 1
-            where name = 'users' returning last_id
+      const row = await this.database.run((db) =>
+        db
+          .with('next_id', (db) => nextId(db, 'users'))
+          .insertInto('users')
+          .columns(['id', 'name', 'email'])
+          .expression((eb) =>
+            eb
+              .selectFrom('next_id')
+              .select((eb) => [
+                'last_id',
+                eb.val(user.name).as('name'),
+                eb.val(user.email).as('email'),
+              ]),
           )
-          insert into users (id, name, email)
-          select last_id, ${user.name}, ${user.email} from next
-          returning id, name, email`.execute(db),
+          .returning(['id', 'name', 'email'])
+          .executeTakeFirstOrThrow(),
       );
-      return toUser(rows[0]);
+      return toUser(row);
     } catch (error) {
       if (isUniqueViolation(error, 'users_email_lower_key'))
         throw new EmailTakenError(user.email);
@@ -54,21 +53,13 @@ export class PostgresUsersRepository implements UsersRepository {
       db
         .selectFrom('users')
         .select(['id', 'name', 'email'])
-        .where('id', '=', id)
+        .where('id', '=', String(id))
         .executeTakeFirst(),
     );
-    return row && toUser(row as UserRow);
+    return row && toUser(row);
   }
 
-  async list({
-    limit,
-    offset,
-  }: {
-    limit: number;
-    offset: number;
-  }): Promise<Page<User>> {
-    // Ids are handed out in commit order (the counter row is held until commit), so a page read
-    // by id never skips a row committed before it.
+  async list({ limit, offset }: PageRequest): Promise<Page<User>> {
     const [rows, count] = await this.database.run((db) =>
       Promise.all([
         db
@@ -80,13 +71,10 @@ export class PostgresUsersRepository implements UsersRepository {
           .execute(),
         db
           .selectFrom('users')
-          .select(sql<string>`count(*)`.as('total'))
+          .select((eb) => eb.fn.countAll<string>().as('total'))
           .executeTakeFirstOrThrow(),
       ]),
     );
-    return {
-      items: rows.map((row) => toUser(row as UserRow)),
-      total: Number(count.total),
-    };
+    return { items: rows.map(toUser), total: Number(count.total) };
   }
 }

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
 import { RequireScopes } from '@app/auth';
+import { Idempotent } from '@app/idempotency';
 import {
   ApiCommonProblems,
   ApiIdParam,
   ApiProblems,
-  Idempotent,
   IdParam,
-} from '@app/common';
+} from '@app/platform';
 import {
   CreateUserDto,
   PageQueryDto,

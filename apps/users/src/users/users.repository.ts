@@ -1,3 +1,5 @@
+import type { Page, PageRequest } from '@app/contracts';
+
 export interface User {
   id: number;
   name: string;
@@ -5,11 +7,6 @@ export interface User {
 }
 
 export type NewUser = Omit<User, 'id'>;
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
 
 export class EmailTakenError extends Error {
   constructor(readonly email: string) {
@@ -28,5 +25,8 @@ export interface UsersRepository {
   create(user: NewUser): Promise<User>;
   findById(id: number): Promise<User | undefined>;
   /** Users in id order. */
-  list(page: { limit: number; offset: number }): Promise<Page<User>>;
+  list(page: PageRequest): Promise<Page<User>>;
 }
+
+/** The injection token the users store is bound to (see UsersModule). */
+export const USERS_REPOSITORY = Symbol('USERS_REPOSITORY');

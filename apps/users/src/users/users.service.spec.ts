@@ -1,8 +1,8 @@
 import { Test } from '@nestjs/testing';
-import { ProblemException } from '@app/common';
+import { ProblemException } from '@app/contracts';
 import { InMemoryUsersRepository } from './in-memory-users.repository';
 import { UsersService } from './users.service';
-import { USERS_REPOSITORY } from './users.tokens';
+import { USERS_REPOSITORY } from './users.repository';
 
 describe('UsersService', () => {
   let service: UsersService;

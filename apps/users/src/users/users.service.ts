@@ -1,11 +1,14 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { ProblemException } from '@app/common';
-import type { CreateUserDto } from '@app/contracts';
-import { USERS_REPOSITORY } from './users.tokens';
+import {
+  type CreateUserDto,
+  type Page,
+  type PageRequest,
+  ProblemException,
+} from '@app/contracts';
 import {
   EmailTakenError,
-  Page,
   User,
+  USERS_REPOSITORY,
   type UsersRepository,
 } from './users.repository';
 
@@ -34,7 +37,7 @@ export class UsersService {
     }
   }
 
-  list(page: { limit: number; offset: number }): Promise<Page<User>> {
+  list(page: PageRequest): Promise<Page<User>> {
     return this.users.list(page);
   }
 }

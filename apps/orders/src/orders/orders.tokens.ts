@@ -1,1 +1,0 @@
-export const ORDERS_REPOSITORY = Symbol('ORDERS_REPOSITORY');

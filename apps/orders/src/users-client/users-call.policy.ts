@@ -1,0 +1,97 @@
+import { isAxiosError } from 'axios';
+import {
+  bulkhead,
+  circuitBreaker,
+  CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  fullJitterGenerator,
+  handleWhen,
+  IPolicy,
+  retry,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+} from 'cockatiel';
+import type { UsersClientSettings } from './users-client.settings';
+
+/** The users app answered 5xx: worth a breaker's attention, and for 502/503/504 a retry. */
+export class UsersServerError extends Error {
+  constructor(readonly status: number) {
+    super(`The users service answered ${status}`);
+    this.name = 'UsersServerError';
+  }
+}
+
+const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+
+/** No answer at all: refused, reset, DNS. A request that got a response is not one. */
+export function isConnectionError(error: unknown): boolean {
+  return (
+    isAxiosError(error) && !error.response && error.code !== 'ERR_CANCELED'
+  );
+}
+
+function isRetryable(error: unknown): boolean {
+  return (
+    isConnectionError(error) ||
+    error instanceof TaskCancelledError ||
+    (error instanceof UsersServerError && RETRYABLE_STATUSES.has(error.status))
+  );
+}
+
+function isFailure(error: unknown): boolean {
+  return (
+    isConnectionError(error) ||
+    error instanceof TaskCancelledError ||
+    error instanceof UsersServerError
+  );
+}
+
+/**
+ * Aggressive: the caller gets its answer at the deadline whatever the attempt is doing, and the
+ * signal aborts the attempt's request. A call that returns in time has nothing left to abort, so
+ * its signal is left alone: aborting it anyway makes an AbortError, stack trace and all, per call.
+ */
+const TIMEOUT_OPTIONS = {
+  strategy: TimeoutStrategy.Aggressive,
+  abortOnReturn: false,
+};
+
+export interface UsersCallPolicy {
+  /** bulkhead → deadline → retry → breaker → attempt timeout, outermost first. */
+  policy: IPolicy;
+  breaker: CircuitBreakerPolicy;
+}
+
+/**
+ * How a GET to users is made to survive faults, the way a service mesh would: a bound on calls
+ * in flight; one deadline for the whole call; retries with full-jitter exponential backoff, only
+ * for faults a retry can fix; a breaker counting each failed attempt, so a dead users app is not
+ * hammered; and a timeout per attempt. Every timeout is aggressive: the caller gets its answer at
+ * the deadline whatever the attempt is doing, and the attempt's signal aborts its request.
+ */
+export function createUsersCallPolicy(
+  config: UsersClientSettings,
+): UsersCallPolicy {
+  const breaker = circuitBreaker(handleWhen(isFailure), {
+    halfOpenAfter: config.USERS_SERVICE_BREAKER_COOLDOWN_MS,
+    breaker: new ConsecutiveBreaker(config.USERS_SERVICE_BREAKER_THRESHOLD),
+  });
+  const policy = wrap(
+    bulkhead(config.USERS_SERVICE_MAX_CONCURRENCY, 0),
+    timeout(config.USERS_SERVICE_TIMEOUT_MS, TIMEOUT_OPTIONS),
+    retry(handleWhen(isRetryable), {
+      maxAttempts: config.USERS_SERVICE_RETRIES,
+      backoff: new ExponentialBackoff({
+        generator: fullJitterGenerator,
+        initialDelay: config.USERS_SERVICE_RETRY_DELAY_MS,
+        maxDelay: config.USERS_SERVICE_TIMEOUT_MS,
+      }),
+    }),
+    breaker,
+    timeout(config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS, TIMEOUT_OPTIONS),
+  );
+  return { policy, breaker };
+}

@@ -1,0 +1,106 @@
+import { EnvInt, NotAbove } from '@app/config';
+import {
+  IsInt,
+  IsNotEmpty,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+/** Orders' own identity towards users: all three of these, or none. */
+const SERVICE_IDENTITY = [
+  'USERS_SERVICE_TOKEN_URL',
+  'USERS_SERVICE_CLIENT_ID',
+  'USERS_SERVICE_CLIENT_SECRET',
+] as const;
+
+const identityStarted = (config: UsersClientSettings) =>
+  SERVICE_IDENTITY.some((name) => config[name] !== '');
+
+/** Required once any of the three is set, naming itself when it is missing. */
+const PartOfServiceIdentity = () => (target: object, property: string) => {
+  ValidateIf(identityStarted)(target, property);
+  IsNotEmpty({
+    message: `$property must be set: ${SERVICE_IDENTITY.join(', ')} go together`,
+  })(target, property);
+};
+
+/** How orders reaches the users service, from its environment; see the README. */
+export class UsersClientSettings {
+  @IsUrl({
+    protocols: ['http', 'https'],
+    require_protocol: true,
+    require_tld: false,
+  })
+  USERS_SERVICE_URL = 'http://localhost:5001';
+
+  /** The deadline for a whole call to users, retries and backoff included. */
+  @EnvInt()
+  @Max(60_000)
+  @Min(1)
+  @IsInt()
+  USERS_SERVICE_TIMEOUT_MS = 2000;
+
+  /** The deadline for one attempt within a call. */
+  @EnvInt()
+  @NotAbove('USERS_SERVICE_TIMEOUT_MS')
+  @Min(1)
+  @IsInt()
+  USERS_SERVICE_ATTEMPT_TIMEOUT_MS = 1000;
+
+  /** Retries of a failed GET, on connection errors, timeouts and 502/503/504 only. */
+  @EnvInt()
+  @Max(2)
+  @Min(0)
+  @IsInt()
+  USERS_SERVICE_RETRIES = 2;
+
+  /** The first backoff before a retry; it doubles each time, with full jitter. */
+  @EnvInt()
+  @Max(10_000)
+  @Min(0)
+  @IsInt()
+  USERS_SERVICE_RETRY_DELAY_MS = 100;
+
+  /** Consecutive failed attempts that open the circuit. */
+  @EnvInt()
+  @Max(1000)
+  @Min(1)
+  @IsInt()
+  USERS_SERVICE_BREAKER_THRESHOLD = 5;
+
+  /** How long an open circuit waits before letting one probe through. */
+  @EnvInt()
+  @Max(600_000)
+  @Min(1)
+  @IsInt()
+  USERS_SERVICE_BREAKER_COOLDOWN_MS = 10_000;
+
+  /** Calls to users in flight at once; more are refused with 503 at once. */
+  @EnvInt()
+  @Max(10_000)
+  @Min(1)
+  @IsInt()
+  USERS_SERVICE_MAX_CONCURRENCY = 50;
+
+  /**
+   * The identity provider's token endpoint, where orders gets its own access token for users
+   * (client credentials grant); empty: calls to users carry no token.
+   */
+  @Matches(/^$|^https?:\/\/\S+$/, { message: '$property must be a URL' })
+  @PartOfServiceIdentity()
+  USERS_SERVICE_TOKEN_URL = '';
+
+  @PartOfServiceIdentity()
+  USERS_SERVICE_CLIENT_ID = '';
+
+  @PartOfServiceIdentity()
+  USERS_SERVICE_CLIENT_SECRET = '';
+
+  /** Sent as `audience` in the token request, for providers that need it (Auth0); else empty. */
+  @IsString()
+  USERS_SERVICE_TOKEN_AUDIENCE = '';
+}

@@ -1,0 +1,40 @@
+import type { IdempotencyKeysTable } from '@app/idempotency';
+import type { IdCountersTable, SchemaColumns } from '@app/storage';
+import type { ColumnType } from 'kysely';
+
+/** As the migrations beside this file create it; bigint ids read back as strings. */
+export interface UsersTable {
+  id: ColumnType<string, number, never>;
+  name: string;
+  email: string;
+}
+
+/** The users database: what `Kysely<UsersDatabase>` may query. */
+export interface UsersDatabase {
+  users: UsersTable;
+  id_counters: IdCountersTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** Every column of the schema, held to it by the compiler; a test compares it with the migrations. */
+export const USERS_SCHEMA: SchemaColumns<UsersDatabase> = {
+  users: {
+    id: { type: 'bigint', nullable: false },
+    name: { type: 'text', nullable: false },
+    email: { type: 'text', nullable: false },
+  },
+  id_counters: {
+    name: { type: 'text', nullable: false },
+    last_id: { type: 'bigint', nullable: false },
+  },
+  idempotency_keys: {
+    key: { type: 'text', nullable: false },
+    fingerprint: { type: 'text', nullable: false },
+    claim: { type: 'uuid', nullable: false },
+    status: { type: 'integer', nullable: true },
+    body: { type: 'jsonb', nullable: true },
+    created_at: { type: 'bigint', nullable: false },
+    expires_at: { type: 'bigint', nullable: false },
+    lease_until: { type: 'bigint', nullable: true },
+  },
+};

@@ -1,0 +1,222 @@
+import { migratedTestDatabase, MigratedTestDatabase } from '@app/testing';
+import {
+  idempotencyKeysMigration,
+  type IdempotencyDatabase,
+} from './idempotency.migration';
+import { IdempotencySettings } from './idempotency.settings';
+import { IdempotencyStore } from './idempotency.store';
+import { InMemoryIdempotencyStore } from './in-memory-idempotency.store';
+import { PostgresIdempotencyStore } from './postgres-idempotency.store';
+
+interface Fixture {
+  store: IdempotencyStore;
+  close(): Promise<void>;
+}
+
+type Open = (
+  settings: Partial<IdempotencySettings>,
+  now: () => number,
+) => Promise<Fixture>;
+
+const config = (settings: Partial<IdempotencySettings>) =>
+  Object.assign(new IdempotencySettings(), settings);
+
+const openPostgres = async (
+  settings: Partial<IdempotencySettings>,
+  now: () => number,
+): Promise<Fixture & { another(): IdempotencyStore }> => {
+  const db: MigratedTestDatabase<IdempotencyDatabase> =
+    await migratedTestDatabase<IdempotencyDatabase>({
+      '0001-idempotency-keys': idempotencyKeysMigration,
+    });
+  const created: PostgresIdempotencyStore[] = [];
+  const make = () => {
+    const store = new PostgresIdempotencyStore(
+      db.database,
+      config(settings),
+      now,
+    );
+    created.push(store);
+    return store;
+  };
+  const store = make();
+  return {
+    store,
+    another: make,
+    close: async () => {
+      for (const each of created) each.onModuleDestroy();
+      await db.close();
+    },
+  };
+};
+
+const stores: [string, Open][] = [
+  [
+    'InMemoryIdempotencyStore',
+    async (settings, now) => ({
+      store: new InMemoryIdempotencyStore(config(settings), now),
+      close: async () => undefined,
+    }),
+  ],
+  ['PostgresIdempotencyStore', openPostgres],
+];
+
+describe.each(stores)('%s', (_name, open) => {
+  let now: number;
+  let fixture: Fixture | undefined;
+  const store = async (ttlMs = 1000, maxKeys = 3) => {
+    fixture = await open(
+      { IDEMPOTENCY_TTL_MS: ttlMs, IDEMPOTENCY_MAX_KEYS: maxKeys },
+      () => now,
+    );
+    return fixture.store;
+  };
+  const entryOf = async (claim: Promise<unknown>) =>
+    ((await claim) as { entry: object }).entry;
+
+  beforeEach(() => {
+    now = 1_000_000;
+  });
+
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined;
+  });
+
+  it('lets the first claim of a key go ahead and replays it once completed', async () => {
+    const s = await store();
+    const claim = await s.claim('k', 'f');
+    expect(claim.kind).toBe('new');
+    await expect(s.claim('k', 'f')).resolves.toEqual({ kind: 'in-progress' });
+    await s.complete('k', (claim as { entry: object }).entry, 201, { id: 1 });
+    await expect(s.claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 1 },
+    });
+  });
+
+  it('of concurrent claims of one key, lets exactly one go ahead', async () => {
+    const s = await store();
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, () => s.claim('k', 'f')),
+    );
+    expect(claims.filter((claim) => claim.kind === 'new')).toHaveLength(1);
+  });
+
+  it('refuses the key for another request, running or done', async () => {
+    const s = await store();
+    const entry = await entryOf(s.claim('k', 'f'));
+    await expect(s.claim('k', 'other')).resolves.toEqual({ kind: 'mismatch' });
+    await s.complete('k', entry, 201, {});
+    await expect(s.claim('k', 'other')).resolves.toEqual({ kind: 'mismatch' });
+  });
+
+  it('frees a released key for another try', async () => {
+    const s = await store();
+    await s.release('k', await entryOf(s.claim('k', 'f')));
+    await expect(s.claim('k', 'other')).resolves.toMatchObject({
+      kind: 'new',
+    });
+  });
+
+  it('leaves a newer claim alone when an expired claim is released late', async () => {
+    const s = await store(1000);
+    const expired = await entryOf(s.claim('k', 'f'));
+    now += 1000;
+    await expect(s.claim('k', 'f')).resolves.toMatchObject({ kind: 'new' });
+    await s.release('k', expired);
+    await expect(s.claim('k', 'f')).resolves.toEqual({ kind: 'in-progress' });
+  });
+
+  it('forgets keys after the TTL', async () => {
+    const s = await store(1000);
+    await s.complete('k', await entryOf(s.claim('k', 'f')), 201, {});
+    now += 999;
+    await expect(s.claim('k', 'f')).resolves.toMatchObject({
+      kind: 'replay',
+    });
+    now += 1;
+    await expect(s.claim('k', 'f')).resolves.toMatchObject({ kind: 'new' });
+  });
+
+  it('evicts the oldest keys beyond the bound', async () => {
+    const s = await store(10_000, 2);
+    for (const key of ['a', 'b', 'c']) {
+      now += 1;
+      await s.complete(key, await entryOf(s.claim(key, 'f')), 201, key);
+    }
+    await s.purge();
+    await expect(s.claim('a', 'f')).resolves.toMatchObject({ kind: 'new' });
+    await expect(s.claim('c', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: 'c',
+    });
+  });
+
+  it('ignores the completion of a claim evicted meanwhile', async () => {
+    const s = await store(10_000, 1);
+    const first = await entryOf(s.claim('a', 'f'));
+    now += 1;
+    await s.claim('b', 'f');
+    await s.purge();
+    await s.complete('a', first, 201, 'late');
+    await expect(s.claim('a', 'f')).resolves.toMatchObject({ kind: 'new' });
+  });
+});
+
+describe('PostgresIdempotencyStore, across replicas', () => {
+  let now: number;
+  let fixture: Awaited<ReturnType<typeof openPostgres>>;
+
+  beforeEach(async () => {
+    now = 1_000_000;
+    fixture = await openPostgres(
+      { IDEMPOTENCY_TTL_MS: 60_000, IDEMPOTENCY_LEASE_MS: 5000 },
+      () => now,
+    );
+  });
+
+  afterEach(() => fixture.close());
+
+  it('replays on one replica what another answered', async () => {
+    const entry = (await fixture.store.claim('k', 'f')) as { entry: object };
+    await expect(fixture.another().claim('k', 'f')).resolves.toEqual({
+      kind: 'in-progress',
+    });
+    await fixture.store.complete('k', entry.entry, 201, { id: 7 });
+    await expect(fixture.another().claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 7 },
+    });
+  });
+
+  it('lets the same request take over a key whose replica died, once its lease lapsed', async () => {
+    const dead = (await fixture.store.claim('k', 'f')) as { entry: object };
+    const other = fixture.another();
+    now += 4999;
+    await expect(other.claim('k', 'f')).resolves.toEqual({
+      kind: 'in-progress',
+    });
+    now += 1;
+    await expect(other.claim('k', 'other')).resolves.toEqual({
+      kind: 'mismatch',
+    });
+    const taken = (await other.claim('k', 'f')) as {
+      kind: string;
+      entry: object;
+    };
+    expect(taken.kind).toBe('new');
+    // The dead replica's late answer no longer counts; the new holder's does.
+    await fixture.store.complete('k', dead.entry, 201, 'stale');
+    await fixture.store.release('k', dead.entry);
+    await other.complete('k', taken.entry, 201, 'fresh');
+    await expect(fixture.store.claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: 'fresh',
+    });
+  });
+});

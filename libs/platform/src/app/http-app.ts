@@ -1,0 +1,103 @@
+import {
+  DynamicModule,
+  INestApplication,
+  NestApplicationOptions,
+  Type,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { installContextPropagation } from '@app/telemetry';
+import { Logger } from 'nestjs-pino';
+import { setupApiDocs } from '../api-docs/api-docs';
+import { PlatformSettings } from '../config/platform.settings';
+import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { enableCors } from '../http/cors';
+import { inSequence } from '../http/middleware';
+import { requestGuards } from '../http/request-guards';
+import { securityHeaders } from '../http/security-headers';
+import { createValidationPipe } from '../http/validation';
+import type { HttpLogger } from '../observability/logging';
+import { HttpMetrics } from '../observability/metrics';
+import { requestContextMiddleware } from '../observability/request-context';
+import { Lifecycle } from './lifecycle';
+import { HTTP_LOGGER } from '../observability/logging';
+
+export const BODY_LIMIT = '100kb';
+
+/**
+ * Options both `main.ts` and the e2e tests create the app with: we register the body parser
+ * ourselves, and the start-up lines wait for the JSON logger.
+ */
+export const httpAppOptions: NestApplicationOptions = {
+  bodyParser: false,
+  bufferLogs: true,
+};
+
+/**
+ * Everything every app sets up around its modules, in one place, so that the e2e tests boot an
+ * app exactly as production does. The middleware order matters: logging, the request id and
+ * metrics come before the body parser, so that a body it refuses is still logged and counted.
+ */
+export function configureHttpApp<T extends INestApplication>(app: T): T {
+  // main.ts has done this already (see startTracing); a test app gets the same.
+  installContextPropagation();
+  const express = app as unknown as NestExpressApplication;
+  app.useLogger(app.get(Logger));
+  const settings = app.get(PlatformSettings);
+  express.disable('x-powered-by');
+  express.use(securityHeaders);
+  if (settings.CORS_ORIGINS) enableCors(app, settings.CORS_ORIGINS);
+  express.use(
+    inSequence(
+      app.get(Lifecycle).middleware,
+      requestContextMiddleware,
+      app.get<HttpLogger>(HTTP_LOGGER).middleware,
+      app.get(HttpMetrics).middleware,
+    ),
+  );
+  express.use(requestGuards(BODY_LIMIT));
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  setupApiDocs(app);
+  return app;
+}
+
+/** Creates a configured app for `main.ts`. */
+export async function createHttpApp(
+  module: Type | DynamicModule,
+): Promise<INestApplication> {
+  const app = await NestFactory.create(module, httpAppOptions);
+  return configureHttpApp(app);
+}
+
+/**
+ * Listens, and on SIGTERM or SIGINT shuts down in order (see `Lifecycle`) and exits 0. The whole
+ * shutdown is bounded: if it hangs past drain + timeout + 5 s, the process exits 1. A second
+ * signal (a second Ctrl-C) stops at once, with exit code 1.
+ */
+export async function runHttpApp(
+  app: INestApplication,
+  port: number,
+  afterClose: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  await app.listen(port);
+  const { SHUTDOWN_DRAIN_MS, SHUTDOWN_TIMEOUT_MS } = app.get(PlatformSettings);
+  let shuttingDown = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (shuttingDown) {
+      process.exit(1);
+    }
+    shuttingDown = true;
+    setTimeout(
+      () => process.exit(1),
+      SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS + 5000,
+    ).unref();
+    await app.get(Lifecycle).drain(signal);
+    await app.close();
+    await afterClose();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, (received) => void shutdown(received));
+  }
+}

@@ -1,0 +1,37 @@
+import { EnvInt } from '@app/config';
+import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+
+/** A service's own PostgreSQL database, from its environment; see the README's Storage section. */
+export class DatabaseSettings {
+  /** This service's own PostgreSQL database; empty keeps everything in process memory. */
+  @Matches(/^$|^postgres(ql)?:\/\/\S+$/, {
+    message:
+      '$property must be empty or a URL like postgres://user:password@host:5432/database',
+  })
+  DATABASE_URL = '';
+
+  /** Connections this process keeps to the database at most. */
+  @EnvInt()
+  @Max(1000)
+  @Min(1)
+  @IsInt()
+  DATABASE_POOL_MAX = 10;
+
+  /** How long a request waits for a free or new connection before it gets a 503. */
+  @EnvInt()
+  @Max(60_000)
+  @Min(100)
+  @IsInt()
+  DATABASE_CONNECT_TIMEOUT_MS = 2000;
+
+  /** The server cancels any statement running longer than this. */
+  @EnvInt()
+  @Max(600_000)
+  @Min(100)
+  @IsInt()
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+
+  /** Apply pending migrations at start (under a lock); `false` when a release step runs them. */
+  @IsIn(['true', 'false'])
+  DATABASE_MIGRATE_AT_START: 'true' | 'false' = 'true';
+}

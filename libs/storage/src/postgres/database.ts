@@ -1,0 +1,165 @@
+import { Logger } from '@nestjs/common';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Migration, MigrationResultSet, Migrator } from 'kysely/migration';
+import { Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  isRetryable,
+  StoreUnavailableError,
+  toStoreError,
+  withoutDatabaseUrl,
+} from './errors';
+
+export interface DatabaseOptions {
+  /** `postgres://user:password@host:port/database`; may carry `?sslmode=...`. */
+  url: string;
+  /** Shown in pg_stat_activity. */
+  applicationName: string;
+  poolMax: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Apply pending migrations when the app starts, or only check the database answers. */
+  migrateAtStart: boolean;
+  /** Every migration of this app's database, by name; names sort in the order they apply. */
+  migrations: Record<string, Migration>;
+}
+
+export interface DatabaseStatus {
+  up: boolean;
+  detail: string;
+}
+
+const BACKOFF_MS = { first: 250, max: 10_000 };
+const MAX_ATTEMPTS_FOR_RETRYABLE = 3;
+
+/**
+ * One app's PostgreSQL database: a connection pool, the app's migrations, and what readiness
+ * reports. `DB` is the app's schema (see its `*.schema.ts`, beside its migrations). Queries go through `run`, which turns a lost or slow database into
+ * `StoreUnavailableError` and runs again what PostgreSQL says may be run again.
+ */
+export class Database<DB = unknown> {
+  readonly kysely: Kysely<DB>;
+  private readonly pool: Pool;
+  private readonly logger = new Logger('Database');
+  private prepared = false;
+  private lastProblem = 'not connected yet';
+  private stopping = false;
+  private preparing?: Promise<void>;
+
+  constructor(private readonly options: DatabaseOptions) {
+    this.pool = new Pool({
+      connectionString: options.url,
+      application_name: options.applicationName,
+      max: options.poolMax,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      // The server's timeout needs a live server; this one also ends a wait on a dead socket.
+      query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+    // An idle connection the server drops must not crash the process: the pool replaces it.
+    this.pool.on('error', (error) =>
+      this.logger.warn(`Idle database connection lost: ${error.message}`),
+    );
+    // Nor one lost while checked out: node-postgres then rejects the query (which becomes a 503)
+    // and also emits 'error' on the client, where the pool listens only while it is idle. With no
+    // listener, that event would kill the process.
+    this.pool.on('connect', (client) =>
+      client.on('error', (error) =>
+        this.logger.warn(`Database connection lost: ${error.message}`),
+      ),
+    );
+    this.kysely = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool: this.pool }),
+    });
+  }
+
+  /** Ready for queries: connected, and migrated when this process is to migrate. */
+  get isPrepared(): boolean {
+    return this.prepared;
+  }
+
+  async run<T>(query: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await query(this.kysely);
+      } catch (error) {
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS_FOR_RETRYABLE)
+          continue;
+        throw toStoreError(error);
+      }
+    }
+  }
+
+  /** Applies pending migrations under Kysely's lock: of replicas starting together, one applies. */
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({
+      db: this.kysely,
+      provider: { getMigrations: async () => this.options.migrations },
+    });
+    const { error, results }: MigrationResultSet =
+      await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? [])
+      .filter((result) => result.status === 'Success')
+      .map((result) => result.migrationName);
+  }
+
+  /**
+   * Connects (and migrates) in the background, with backoff, so that the process serves
+   * liveness and a 503 readiness with the reason while the database is not there yet.
+   */
+  start(): Promise<void> {
+    this.preparing ??= this.prepareWithBackoff();
+    return this.preparing;
+  }
+
+  async status(): Promise<DatabaseStatus> {
+    if (!this.prepared) return { up: false, detail: this.lastProblem };
+    try {
+      await this.run((db) => sql`select 1`.execute(db));
+      return { up: true, detail: 'connected' };
+    } catch (error) {
+      return { up: false, detail: describe(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.preparing;
+    await this.kysely.destroy();
+  }
+
+  private async prepareWithBackoff(): Promise<void> {
+    for (let delay = BACKOFF_MS.first; !this.stopping;) {
+      try {
+        if (this.options.migrateAtStart) {
+          const applied = await this.migrate();
+          if (applied.length > 0)
+            this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+        } else {
+          await sql`select 1`.execute(this.kysely);
+        }
+        this.prepared = true;
+        this.logger.log('Database connected');
+        return;
+      } catch (error) {
+        this.lastProblem = describe(error);
+        this.logger.warn(
+          `Database not ready (${this.lastProblem}); trying again in ${delay} ms`,
+        );
+        await sleep(delay);
+        delay = Math.min(delay * 2, BACKOFF_MS.max);
+      }
+    }
+  }
+}
+
+/** Why the database failed, in words safe to log and to show: never the URL or its password. */
+function describe(error: unknown): string {
+  const mapped = toStoreError(error);
+  const cause = mapped instanceof StoreUnavailableError ? mapped.cause : mapped;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return withoutDatabaseUrl(message);
+}
