@@ -1,9 +1,10 @@
 import type { Config } from 'jest';
 import { pathsToModuleNameMapper } from 'ts-jest';
 import ts from 'typescript';
+import { services } from './scripts/services.cjs';
 
-// The path aliases (`@app/contracts`, `@app/common`, `@app/testing`) live in tsconfig.json and are
-// read from there, so jest resolves them exactly as the build does.
+// The path aliases (`@app/platform`, `@app/testing`, ...) live in tsconfig.json and are read from
+// there, so jest resolves them exactly as the build does.
 const { config: tsconfig } = ts.readConfigFile(
   './tsconfig.json',
   ts.sys.readFile,
@@ -43,26 +44,19 @@ const config: Config = {
       displayName: 'unit',
       testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'],
     },
-    {
-      ...e2e,
-      displayName: 'users-e2e',
-      testMatch: ['<rootDir>/apps/users/test/**/*.e2e-spec.ts'],
-    },
-    {
-      ...e2e,
-      displayName: 'orders-e2e',
-      testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
-    },
-    {
-      ...onPostgres,
-      displayName: 'users-e2e-postgres',
-      testMatch: ['<rootDir>/apps/users/test/**/*.e2e-spec.ts'],
-    },
-    {
-      ...onPostgres,
-      displayName: 'orders-e2e-postgres',
-      testMatch: ['<rootDir>/apps/orders/test/**/*.e2e-spec.ts'],
-    },
+    // Per service: its e2e suites in memory, then again on PostgreSQL.
+    ...services().flatMap(({ name, root }) => [
+      {
+        ...e2e,
+        displayName: `${name}-e2e`,
+        testMatch: [`<rootDir>/${root}/test/**/*.e2e-spec.ts`],
+      },
+      {
+        ...onPostgres,
+        displayName: `${name}-e2e-postgres`,
+        testMatch: [`<rootDir>/${root}/test/**/*.e2e-spec.ts`],
+      },
+    ]),
     {
       ...e2e,
       displayName: 'cross-service-e2e',

@@ -3,7 +3,7 @@ import { base } from './jest.config.ts';
 
 /**
  * The consumer-driven contract of the hop, run before the main suites and in this order (see the
- * `test:pact` script): orders writes the pact, then the users app is verified against it.
+ * `test:pact` script): the consumers write their pacts, then each provider is verified against them.
  */
 // Pact's own usage report: off, here and in the workers that inherit this environment.
 process.env.PACT_DO_NOT_TRACK = 'true';
@@ -12,13 +12,15 @@ const config: Config = {
   projects: [
     {
       ...base,
+      // Each service's pacts with the services it calls: `<provider>.consumer.pact-spec.ts`.
       displayName: 'pact-consumer',
-      testMatch: ['<rootDir>/apps/orders/test/**/*.pact-spec.ts'],
+      testMatch: ['<rootDir>/apps/*/test/**/*.consumer.pact-spec.ts'],
     },
     {
       ...base,
+      // Each service verified against its consumers' pacts: `<consumer>.provider.pact-spec.ts`.
       displayName: 'pact-provider',
-      testMatch: ['<rootDir>/apps/users/test/**/*.pact-spec.ts'],
+      testMatch: ['<rootDir>/apps/*/test/**/*.provider.pact-spec.ts'],
     },
   ],
 };

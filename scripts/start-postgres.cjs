@@ -1,13 +1,12 @@
 'use strict';
-// npm run start:postgres: both built services on a local PostgreSQL cluster kept in
+// npm run start:postgres: every built service on a local PostgreSQL cluster kept in
 // .data/postgres (created on first run from the machine's PostgreSQL binaries), a database each.
 // Ctrl-C stops the services and the cluster; the data stays for the next run.
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { Client } = require('pg');
 const { startCluster, databaseUrl } = require('./postgres-cluster.cjs');
-
-const ROOT = join(__dirname, '..');
+const { ROOT, servicesNamed } = require('./services.cjs');
 
 async function ensureDatabase(serverUrl, name) {
   const client = new Client({ connectionString: serverUrl });
@@ -28,9 +27,9 @@ async function main() {
   console.log(
     `PostgreSQL on 127.0.0.1:${cluster.port} (data in .data/postgres)`,
   );
-  for (const name of ['users', 'orders'])
-    await ensureDatabase(cluster.url, name);
-  const apps = ['users', 'orders'].map((app) =>
+  const names = servicesNamed([]);
+  for (const name of names) await ensureDatabase(cluster.url, name);
+  const apps = names.map((app) =>
     spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'main.js')], {
       stdio: 'inherit',
       env: { ...process.env, DATABASE_URL: databaseUrl(cluster.url, app) },

@@ -17,10 +17,11 @@ describe('configuration of the built apps', () => {
     });
     await expect(app.exited).resolves.toBe(1);
     expect(app.output()).toBe(
+      // By the settings that own them: the users client's, then the app's own.
       'Invalid configuration:\n' +
-        '  ORDERS_PORT="99999": ORDERS_PORT must not be greater than 65535\n' +
         '  USERS_SERVICE_URL="users:5001": USERS_SERVICE_URL must be a URL address\n' +
-        '  USERS_SERVICE_TIMEOUT_MS="2s": USERS_SERVICE_TIMEOUT_MS must be an integer number\n',
+        '  USERS_SERVICE_TIMEOUT_MS="2s": USERS_SERVICE_TIMEOUT_MS must be an integer number\n' +
+        '  ORDERS_PORT="99999": ORDERS_PORT must not be greater than 65535\n',
     );
   });
 });

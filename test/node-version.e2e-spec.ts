@@ -37,7 +37,7 @@ describe('the Node version check that npm start, npm test and npm run bench run 
     expect(readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim()).toBe('24');
   });
 
-  it.each(['start', 'start:users', 'start:orders', 'start:prod', 'build'])(
+  it.each(['start', 'start:prod', 'build'])(
     'runs before npm run %s',
     (script) => {
       expect(scripts[`pre${script}`]).toBe('node scripts/check-node.cjs');

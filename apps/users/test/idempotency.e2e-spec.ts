@@ -1,5 +1,9 @@
-import { INestApplication } from '@nestjs/common';
-import { IdempotencyStore } from '@app/idempotency';
+import { INestApplication, Logger } from '@nestjs/common';
+import {
+  IdempotencySettings,
+  IdempotencyStore,
+  InMemoryIdempotencyStore,
+} from '@app/idempotency';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -159,4 +163,48 @@ describe('POST /users with Idempotency-Key (e2e)', () => {
       { user_id: 5 },
     );
   });
+
+  it('still answers when the answer cannot be stored, and says so in a warning', async () => {
+    const warn = jest
+      .spyOn(Logger.prototype, 'warn')
+      .mockImplementation(() => undefined);
+    class FailingToStore extends InMemoryIdempotencyStore {
+      override complete(): Promise<void> {
+        return Promise.reject(new Error('disk full'));
+      }
+    }
+    const config = testConfig(UsersConfig);
+    app = await createTestApp(UsersAppModule.forRoot(config), (builder) =>
+      builder
+        .overrideProvider(IdempotencyStore)
+        .useValue(new FailingToStore(config)),
+    );
+    try {
+      await create('key-1', CHARLIE).expect(201, { user_id: 3 });
+      expect(warn).toHaveBeenCalledWith(
+        'Could not store the answer for an Idempotency-Key: disk full',
+      );
+      expect(await total()).toBe(3);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it.each([
+    [{}, 'Remembered 24 h, at most 10000 keys.'],
+    [
+      { IDEMPOTENCY_TTL_MS: 90_000, IDEMPOTENCY_MAX_KEYS: 50 },
+      'Remembered 90 s, at most 50 keys.',
+    ],
+  ])(
+    'documents how long keys are remembered, as configured (%p)',
+    async (settings: Partial<IdempotencySettings>, remembered) => {
+      await boot(settings);
+      const document = (await http().get('/openapi.json').expect(200)).body;
+      const key = document.paths['/users'].post.parameters.find(
+        (parameter: { name: string }) => parameter.name === 'Idempotency-Key',
+      );
+      expect(key.description).toMatch(new RegExp(`${remembered}$`));
+    },
+  );
 });

@@ -1,4 +1,5 @@
-import { INestApplication } from '@nestjs/common';
+import { Public } from '@app/auth';
+import { Controller, INestApplication, Module, Patch } from '@nestjs/common';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -86,6 +87,51 @@ describe('users app safe defaults (e2e)', () => {
       );
       expect(preflight.headers['access-control-allow-headers']).toContain(
         'Idempotency-Key',
+      );
+    });
+  });
+
+  describe('CORS methods', () => {
+    @Controller('things')
+    class ThingsController {
+      @Patch(':id')
+      @Public()
+      patch(): object {
+        return {};
+      }
+    }
+
+    const preflight = (path: string, method: string) =>
+      http()
+        .options(path)
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', method);
+
+    it("are the methods the app's routes serve", async () => {
+      await boot({ CORS_ORIGINS: 'https://app.example.com' });
+      const answer = await preflight('/users', 'POST');
+      expect(answer.headers['access-control-allow-methods']).toBe(
+        'GET,HEAD,POST',
+      );
+    });
+
+    it('follow a route added with a new method, with nothing else to change', async () => {
+      @Module({
+        imports: [
+          UsersAppModule.forRoot(
+            testConfig(UsersConfig, {
+              CORS_ORIGINS: 'https://app.example.com',
+            }),
+          ),
+        ],
+        controllers: [ThingsController],
+      })
+      class WithThings {}
+      app = await createTestApp(WithThings);
+      const answer = await preflight('/things/1', 'PATCH');
+      expect(answer.status).toBe(204);
+      expect(answer.headers['access-control-allow-methods']).toBe(
+        'GET,HEAD,PATCH,POST',
       );
     });
   });

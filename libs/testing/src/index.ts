@@ -10,6 +10,7 @@ export * from './contract/pact';
 export * from './contract/problem';
 export * from './contract/repository-contract';
 export * from './contract/request-constraints';
+export * from './contract/schema';
 export * from './contract/seed-calls';
 export * from './observability/logs';
 export * from './observability/prometheus';

@@ -1,33 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  ROOT,
+  services,
+  type ServiceEntry,
+} from '../../../../scripts/services.cjs';
 
-/** The repository's root folder. */
-export const ROOT = join(__dirname, '..', '..', '..', '..');
+export { ROOT, services, type ServiceEntry };
 
-interface NestCliProject {
-  type: 'application' | 'library';
-  root: string;
-  sourceRoot: string;
-}
-
-/**
- * The services of this repository: the applications of `nest-cli.json`, the one list of them.
- * Scripts, jest's projects and the deployment checks read it, so a new service is its folder and
- * its entry there (see CONTRIBUTING.md).
- */
-export function services(): {
-  name: string;
-  root: string;
-  sourceRoot: string;
-}[] {
-  const { projects } = JSON.parse(
-    readFileSync(join(ROOT, 'nest-cli.json'), 'utf8'),
-  ) as { projects: Record<string, NestCliProject> };
-  return Object.entries(projects)
-    .filter(([, project]) => project.type === 'application')
-    .map(([name, { root, sourceRoot }]) => ({ name, root, sourceRoot }));
-}
-
+/** The services of this repository (nest-cli.json's applications), by name. */
 export function serviceNames(): string[] {
   return services().map(({ name }) => name);
 }
