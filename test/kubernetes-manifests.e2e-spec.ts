@@ -102,7 +102,8 @@ async function problems(manifest: Manifest): Promise<string[]> {
     found.push((error as Error).message);
   }
   for (const { path, fields, lookedUp, listed } of objects) {
-    if (listed) continue;
+    // Listed: a map. Never looked into: inside an unknown field, already reported.
+    if (listed || lookedUp.size === 0) continue;
     for (const key of Object.keys(fields))
       if (!lookedUp.has(key)) found.push(`${path}.${key}: unknown field`);
   }
