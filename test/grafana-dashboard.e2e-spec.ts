@@ -188,24 +188,26 @@ describe('the Grafana dashboard', () => {
   });
 
   describe('and the rules', () => {
-    const usersDb: { db?: TestDatabase } = {};
-    const ordersDb: { db?: TestDatabase } = {};
+    const databases: TestDatabase[] = [];
     const apps: BuiltApp[] = [];
     let exported: string[] = [];
 
     // With a database each: some metrics exist only then.
     beforeAll(async () => {
-      usersDb.db = await createTestDatabase();
-      ordersDb.db = await createTestDatabase();
+      const [usersDb, ordersDb] = await Promise.all([
+        createTestDatabase(),
+        createTestDatabase(),
+      ]);
+      databases.push(usersDb, ordersDb);
       const [usersPort, ordersPort] = [await freePort(), await freePort()];
       const users = await startBuiltApp('users', usersPort, {
         USERS_PORT: String(usersPort),
-        DATABASE_URL: usersDb.db.url,
+        DATABASE_URL: usersDb.url,
       });
       apps.push(users);
       const orders = await startBuiltApp('orders', ordersPort, {
         ORDERS_PORT: String(ordersPort),
-        DATABASE_URL: ordersDb.db.url,
+        DATABASE_URL: ordersDb.url,
         USERS_SERVICE_URL: users.url,
       });
       apps.push(orders);
@@ -218,8 +220,7 @@ describe('the Grafana dashboard', () => {
 
     afterAll(async () => {
       await Promise.all(apps.map((app) => app.stop()));
-      await usersDb.db?.drop();
-      await ordersDb.db?.drop();
+      await Promise.all(databases.map((database) => database.drop()));
     });
 
     it('read only metrics the apps export, the rules record, or Prometheus adds', () => {
