@@ -4,6 +4,7 @@ import {
   createTestApp,
   expectProblem,
   hang,
+  parsePrometheusText,
   StandInHandler,
   StandInServer,
   testConfig,
@@ -183,6 +184,18 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
   });
 
   describe('circuit breaker', () => {
+    /** users_client_circuit_state, by state, as Prometheus would scrape it. */
+    async function circuitGauge(): Promise<Record<string, number>> {
+      const samples = parsePrometheusText(
+        (await http().get('/metrics').expect(200)).text,
+      );
+      return Object.fromEntries(
+        samples
+          .filter((sample) => sample.name === 'users_client_circuit_state')
+          .map((sample) => [sample.labels.state, sample.value]),
+      );
+    }
+
     it('opens after 5 failed attempts, answers 503 at once without calling users, and closes after a good probe', async () => {
       const stateLog = jest.spyOn(Logger.prototype, 'warn');
       const closedLog = jest.spyOn(Logger.prototype, 'log');
@@ -221,6 +234,11 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
 
       const ready = await http().get('/health/ready').expect(200);
       expect(ready.body.details.users.circuit).toBe('open');
+      await expect(circuitGauge()).resolves.toEqual({
+        closed: 0,
+        open: 1,
+        'half-open': 0,
+      });
 
       down = false;
       await new Promise((resolve) => setTimeout(resolve, 350));
@@ -233,6 +251,11 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       expect(recovered.body.details.users).toMatchObject({
         reachable: true,
         circuit: 'closed',
+      });
+      await expect(circuitGauge()).resolves.toEqual({
+        closed: 1,
+        open: 0,
+        'half-open': 0,
       });
     });
 

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { Lifecycle } from '@app/platform';
+import { DatabaseSettings } from '@app/storage';
 import {
   createTestApp,
   expectProblem,
@@ -184,6 +185,25 @@ describe('users app operations (e2e)', () => {
         // The response check reads /openapi.json when the app boots.
         .filter((route) => route !== '/openapi.json');
       expect(routes).toEqual([]);
+    });
+
+    it("reports the database's health and pool when the app has one, and nothing of it when not", async () => {
+      const samples = await scrape();
+      const state = (name: string, labels?: Record<string, string>) =>
+        sampleValue(samples, name, labels);
+      if (app.get(DatabaseSettings).DATABASE_URL) {
+        expect(state('database_up')).toBe(1);
+        expect(state('database_pool_max')).toBe(10);
+        const [used, idle, waiting] = ['used', 'idle', 'waiting'].map((name) =>
+          state('database_pool_connections', { state: name }),
+        );
+        // The scrape's own query holds or awaits a connection while the pool is read.
+        expect(used! + idle!).toBeGreaterThanOrEqual(1);
+        expect(used! + idle!).toBeLessThanOrEqual(10);
+        expect(waiting).toBeGreaterThanOrEqual(0);
+      } else {
+        expect(samples.some((s) => s.name.startsWith('database_'))).toBe(false);
+      }
     });
 
     it('labels requests that matched no route as unmatched, not by their path', async () => {

@@ -18,7 +18,7 @@ import {
   IPolicy,
   TaskCancelledError,
 } from 'cockatiel';
-import { Histogram, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import { firstValueFrom } from 'rxjs';
 import { UsersClientSettings } from './users-client.settings';
 import {
@@ -96,7 +96,27 @@ export class UsersClient {
     });
     ({ policy: this.policy, breaker: this.breaker } =
       createUsersCallPolicy(config));
+    // One series per state, 1 for the current one: alerts ask how long it has not been closed.
+    const circuit = new Gauge({
+      name: 'users_client_circuit_state',
+      help: 'State of the circuit breaker from orders to the users app: 1 for the current state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    const showCircuit = (current: CircuitState) => {
+      for (const state of [
+        CircuitState.Closed,
+        CircuitState.Open,
+        CircuitState.HalfOpen,
+      ])
+        circuit.set(
+          { state: CIRCUIT_STATE_NAMES[state] },
+          state === current ? 1 : 0,
+        );
+    };
+    showCircuit(this.breaker.state);
     this.breaker.onStateChange((state) => {
+      showCircuit(state);
       const message = `Circuit to the users service is ${CIRCUIT_STATE_NAMES[state]}`;
       if (state === CircuitState.Closed) this.logger.log(message);
       else this.logger.warn(message);

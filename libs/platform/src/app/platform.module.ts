@@ -9,6 +9,7 @@ import { IdempotencyModule } from '@app/idempotency';
 import { DatabaseModule } from '@app/storage';
 import { ServiceConfig } from '../config/service-config';
 import { createHttpLogger } from '../observability/logging';
+import { DatabaseMetrics } from '../observability/database-metrics';
 import { HealthController } from '../observability/health.controller';
 import {
   createMetricsRegistry,
@@ -72,6 +73,7 @@ export class PlatformModule {
           useValue: createMetricsRegistry(service.name),
         },
         HttpMetrics,
+        DatabaseMetrics,
         Lifecycle,
         ...(config.RATE_LIMIT_PER_MINUTE > 0
           ? [{ provide: APP_GUARD, useClass: ThrottlerGuard }]

@@ -39,7 +39,7 @@ const MAX_ATTEMPTS_FOR_RETRYABLE = 3;
  */
 export class Database<DB = unknown> {
   readonly kysely: Kysely<DB>;
-  private readonly pool: Pool;
+  private readonly connections: Pool;
   private readonly logger = new Logger('Database');
   private prepared = false;
   private lastProblem = 'not connected yet';
@@ -47,7 +47,7 @@ export class Database<DB = unknown> {
   private preparing?: Promise<void>;
 
   constructor(private readonly options: DatabaseOptions) {
-    this.pool = new Pool({
+    this.connections = new Pool({
       connectionString: options.url,
       application_name: options.applicationName,
       max: options.poolMax,
@@ -59,20 +59,31 @@ export class Database<DB = unknown> {
       keepAlive: true,
     });
     // An idle connection the server drops must not crash the process: the pool replaces it.
-    this.pool.on('error', (error) =>
+    this.connections.on('error', (error) =>
       this.logger.warn(`Idle database connection lost: ${error.message}`),
     );
     // Nor one lost while checked out: node-postgres then rejects the query (which becomes a 503)
     // and also emits 'error' on the client, where the pool listens only while it is idle. With no
     // listener, that event would kill the process.
-    this.pool.on('connect', (client) =>
+    this.connections.on('connect', (client) =>
       client.on('error', (error) =>
         this.logger.warn(`Database connection lost: ${error.message}`),
       ),
     );
     this.kysely = new Kysely<DB>({
-      dialect: new PostgresDialect({ pool: this.pool }),
+      dialect: new PostgresDialect({ pool: this.connections }),
     });
+  }
+
+  /** The pool's connections now, for metrics: in use, idle, and requests waiting for one. */
+  get pool(): { used: number; idle: number; waiting: number; max: number } {
+    const { totalCount, idleCount, waitingCount } = this.connections;
+    return {
+      used: totalCount - idleCount,
+      idle: idleCount,
+      waiting: waitingCount,
+      max: this.options.poolMax,
+    };
   }
 
   /** Ready for queries: connected, and migrated when this process is to migrate. */
