@@ -9,7 +9,7 @@ import {
 } from 'class-validator';
 
 /** Signature algorithms with a public key: never `none`, never a shared secret (HS*). */
-export const ASYMMETRIC_ALGORITHMS = [
+const ASYMMETRIC_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',

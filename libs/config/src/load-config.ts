@@ -70,7 +70,7 @@ export function loadConfigOrExit<T extends object>(
 }
 
 /** A URL's password never reaches a log or an error message. */
-export function withoutPassword(value: string | undefined): string | undefined {
+function withoutPassword(value: string | undefined): string | undefined {
   return value?.replace(
     /^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i,
     '$1:***@',

@@ -17,7 +17,7 @@ import { PageDto, PageQueryDto } from './pagination.dto';
 import { IsRequired, QueryInt, Trim } from './transforms';
 import { UserDto } from './users.dto';
 
-export const PRODUCT_MAX_LENGTH = 200;
+const PRODUCT_MAX_LENGTH = 200;
 
 /** Body of `POST /orders`. `user_id` must be a JSON integer: `"2"` or `2.5` is refused. */
 export class CreateOrderDto {

@@ -3,9 +3,9 @@ import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { PageDto } from './pagination.dto';
 import { IsRequired, Trim } from './transforms';
 
-export const USER_NAME_MAX_LENGTH = 100;
+const USER_NAME_MAX_LENGTH = 100;
 // RFC 5321 caps a forward path at 256 octets including the angle brackets.
-export const EMAIL_MAX_LENGTH = 254;
+const EMAIL_MAX_LENGTH = 254;
 
 /** Body of `POST /users`. */
 export class CreateUserDto {

@@ -24,7 +24,7 @@ export function describeIdempotencyKeys(
 }
 
 /** 86400000 → "24 h", 90000 → "90 s": the largest unit that divides it. */
-export function duration(ms: number): string {
+function duration(ms: number): string {
   for (const [unit, size] of [
     ['d', 86_400_000],
     ['h', 3_600_000],

@@ -2,7 +2,7 @@ import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 
-export const IDEMPOTENCY_KEY_DESCRIPTION =
+const IDEMPOTENCY_KEY_DESCRIPTION =
   'Makes a retry safe: the same key with the same body replays the first answer ' +
   '(with Idempotent-Replayed: true) instead of creating again.';
 

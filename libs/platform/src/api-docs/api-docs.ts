@@ -15,7 +15,7 @@ import { SERVICE, type ServiceDefinition } from '../app/service-definition';
 import { PROBLEM_CONTENT_TYPE } from '../errors/problem-details.filter';
 
 export const DOCS_PATH = 'docs';
-export const OPENAPI_PATH = 'openapi.json';
+const OPENAPI_PATH = 'openapi.json';
 
 /** Error answers of a route (or of every route of a controller), each an RFC 9457 problem. */
 export function ApiProblems(descriptions: Record<number, string>) {
@@ -88,7 +88,7 @@ const RETRY_AFTER = {
  * all routes, so that a new route cannot forget them. An `Idempotency-Key` route is recognised by
  * its documented request header (see `@Idempotent()`).
  */
-export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
+function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(document.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = item[method];
@@ -132,7 +132,7 @@ export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
  * The validation pipe refuses unknown fields in every body (see createValidationPipe), so each
  * request body schema says so too; a generated client then refuses them before sending.
  */
-export function withClosedRequestBodies(
+function withClosedRequestBodies(
   document: OpenAPIObject,
 ): OpenAPIObject {
   const schemas = document.components?.schemas ?? {};

@@ -22,7 +22,7 @@ import { requestContextMiddleware } from '../observability/request-context';
 import { Lifecycle } from './lifecycle';
 import { HTTP_LOGGER } from '../observability/logging';
 
-export const BODY_LIMIT = '100kb';
+const BODY_LIMIT = '100kb';
 
 /**
  * Options both `main.ts` and the e2e tests create the app with: we register the body parser

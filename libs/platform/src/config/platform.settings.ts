@@ -1,7 +1,7 @@
 import { EnvInt } from '@app/config';
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 
-export const LOG_LEVELS = [
+const LOG_LEVELS = [
   'fatal',
   'error',
   'warn',

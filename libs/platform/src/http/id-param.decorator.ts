@@ -19,7 +19,7 @@ export const IdParam = createParamDecorator(
     ),
 );
 
-export function parsePositiveId(value: unknown, name = 'id'): number {
+function parsePositiveId(value: unknown, name = 'id'): number {
   const id =
     typeof value === 'string' && /^[1-9]\d{0,15}$/.test(value)
       ? Number(value)

@@ -4,7 +4,7 @@ import { inSequence, type Middleware } from './middleware';
 import { ProblemException } from '@app/contracts';
 
 /** The media types our bodies may have. */
-export const JSON_TYPES = ['application/json', 'application/*+json'];
+const JSON_TYPES = ['application/json', 'application/*+json'];
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /**

@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { DOCS_PATH } from '../api-docs/api-docs';
 
 /** What a helmet middleware does to a response: headers it sets and headers it removes. */
-export interface HeaderChanges {
+interface HeaderChanges {
   set: [name: string, value: string][];
   removed: string[];
 }
@@ -14,7 +14,7 @@ export interface HeaderChanges {
  * nonces), so helmet's answer is the same for every response; asking it per request would rebuild
  * the content security policy string every time, which cost more than the handler.
  */
-export function recordHeaderChanges(middleware: Middleware): HeaderChanges {
+function recordHeaderChanges(middleware: Middleware): HeaderChanges {
   const set = new Map<string, string>();
   const removed = new Set<string>();
   let finished = false;

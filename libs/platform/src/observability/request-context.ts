@@ -27,7 +27,7 @@ function currentContext(): RequestContext | undefined {
 }
 
 /** A client's request id if it is sane (at most 128 of `[A-Za-z0-9._-]`), else a new UUID. */
-export function requestIdFor(header: string | string[] | undefined): string {
+function requestIdFor(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header)
     ? header
     : randomUUID();

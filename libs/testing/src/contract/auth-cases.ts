@@ -13,7 +13,7 @@ export interface GuardedRoute {
 }
 
 /** Changes one character of the signature, keeping it valid base64url. */
-export function tamperedSignature(token: string): string {
+function tamperedSignature(token: string): string {
   const last = token.at(-2) === 'A' ? 'B' : 'A';
   return `${token.slice(0, -2)}${last}${token.at(-1)}`;
 }

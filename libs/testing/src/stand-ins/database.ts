@@ -7,7 +7,7 @@ import { Client } from 'pg';
  * The PostgreSQL server the tests use: TEST_DATABASE_URL, or the throwaway cluster the jest
  * global setup started (test/postgres.global-setup.ts). Fails with one line when there is none.
  */
-export function testServerUrl(): string {
+function testServerUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) {
     throw new Error(
