@@ -289,6 +289,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     kind: string;
     metadata: { name: string };
     data?: Record<string, string>;
+    // oxlint-disable-next-line typescript/no-explicit-any -- as the YAML has it; kubernetes-manifests.e2e-spec.ts checks its shape
     spec?: any;
   }
   const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as {

@@ -141,6 +141,7 @@ describe('the Kubernetes manifests (deploy/k8s)', () => {
     const deployment = documents.find(
       ({ manifest }) => manifest.kind === 'Deployment',
     )!.manifest;
+    // oxlint-disable-next-line typescript/no-explicit-any -- breaks a manifest on purpose, with values of any type
     const broken = (change: (manifest: any) => void) => {
       const copy = structuredClone(deployment);
       change(copy);

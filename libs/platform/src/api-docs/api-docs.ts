@@ -132,9 +132,7 @@ function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
  * The validation pipe refuses unknown fields in every body (see createValidationPipe), so each
  * request body schema says so too; a generated client then refuses them before sending.
  */
-function withClosedRequestBodies(
-  document: OpenAPIObject,
-): OpenAPIObject {
+function withClosedRequestBodies(document: OpenAPIObject): OpenAPIObject {
   const schemas = document.components?.schemas ?? {};
   for (const item of Object.values(document.paths)) {
     for (const method of ['post', 'put', 'patch'] as const) {

@@ -12,6 +12,7 @@ import { StoreUnavailableError } from './errors';
 
 const MIGRATIONS = {
   '0001-things': {
+    // oxlint-disable-next-line typescript/no-explicit-any -- migrations take Kysely<any>, as Kysely advises
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('things')
@@ -22,6 +23,7 @@ const MIGRATIONS = {
     },
   },
   '0002-seed-things': {
+    // oxlint-disable-next-line typescript/no-explicit-any -- migrations take Kysely<any>, as Kysely advises
     async up(db: Kysely<any>) {
       await db.insertInto('things').values({ id: 1 }).execute();
     },
