@@ -1,3 +1,4 @@
+import type { SchemaColumns } from '@app/storage';
 import type { ColumnType } from 'kysely';
 import { Kysely } from 'kysely';
 
@@ -21,6 +22,19 @@ export interface IdempotencyKeysTable {
 export interface IdempotencyDatabase {
   idempotency_keys: IdempotencyKeysTable;
 }
+
+/** The table's columns, for the `SchemaColumns` of each service database that has it. */
+export const IDEMPOTENCY_KEYS_COLUMNS: SchemaColumns<IdempotencyDatabase>['idempotency_keys'] =
+  {
+    key: { type: 'text', nullable: false },
+    fingerprint: { type: 'text', nullable: false },
+    claim: { type: 'uuid', nullable: false },
+    status: { type: 'integer', nullable: true },
+    body: { type: 'jsonb', nullable: true },
+    created_at: { type: 'bigint', nullable: false },
+    expires_at: { type: 'bigint', nullable: false },
+    lease_until: { type: 'bigint', nullable: true },
+  };
 
 /** The table, created by each app's migrations (see their `migrations/index.ts`). */
 export const idempotencyKeysMigration = {

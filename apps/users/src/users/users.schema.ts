@@ -1,5 +1,12 @@
-import type { IdempotencyKeysTable } from '@app/idempotency';
-import type { IdCountersTable, SchemaColumns } from '@app/storage';
+import {
+  IDEMPOTENCY_KEYS_COLUMNS,
+  type IdempotencyKeysTable,
+} from '@app/idempotency';
+import {
+  ID_COUNTERS_COLUMNS,
+  type IdCountersTable,
+  type SchemaColumns,
+} from '@app/storage';
 import type { ColumnType } from 'kysely';
 
 /** As the migrations beside this file create it; bigint ids read back as strings. */
@@ -23,18 +30,6 @@ export const USERS_SCHEMA: SchemaColumns<UsersDatabase> = {
     name: { type: 'text', nullable: false },
     email: { type: 'text', nullable: false },
   },
-  id_counters: {
-    name: { type: 'text', nullable: false },
-    last_id: { type: 'bigint', nullable: false },
-  },
-  idempotency_keys: {
-    key: { type: 'text', nullable: false },
-    fingerprint: { type: 'text', nullable: false },
-    claim: { type: 'uuid', nullable: false },
-    status: { type: 'integer', nullable: true },
-    body: { type: 'jsonb', nullable: true },
-    created_at: { type: 'bigint', nullable: false },
-    expires_at: { type: 'bigint', nullable: false },
-    lease_until: { type: 'bigint', nullable: true },
-  },
+  id_counters: ID_COUNTERS_COLUMNS,
+  idempotency_keys: IDEMPOTENCY_KEYS_COLUMNS,
 };

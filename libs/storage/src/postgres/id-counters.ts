@@ -1,4 +1,5 @@
 import { sql, type ColumnType, type QueryCreator } from 'kysely';
+import type { SchemaColumns } from './schema-columns';
 
 /**
  * The counter rows ids come from, one per kind of record. PostgreSQL's bigint comes back as a
@@ -12,6 +13,13 @@ export interface IdCountersTable {
 export interface WithIdCounters {
   id_counters: IdCountersTable;
 }
+
+/** The counters' columns, for a service's `SchemaColumns` (its database has the table). */
+export const ID_COUNTERS_COLUMNS: SchemaColumns<WithIdCounters>['id_counters'] =
+  {
+    name: { type: 'text', nullable: false },
+    last_id: { type: 'bigint', nullable: false },
+  };
 
 /**
  * The next id of `counter`, for a `with next_id as (...)` beside an insert in one statement: the
