@@ -43,6 +43,9 @@ const config: Config = {
       ...base,
       displayName: 'unit',
       testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'],
+      // The stores' specs create a PostgreSQL database each: a busy machine must not fail them
+      // on jest's 5 s default.
+      testTimeout: 30_000,
     },
     // Per service: its e2e suites in memory, then again on PostgreSQL.
     ...services().flatMap(({ name, root }) => [

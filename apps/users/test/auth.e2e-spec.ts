@@ -54,6 +54,16 @@ describe('users app with authentication on (e2e)', () => {
       scope: 'users:write',
       status: 201,
     },
+    {
+      method: 'patch',
+      path: '/users/1',
+      body: () => ({ name: 'Alicia' }),
+      headers: { 'If-Match': '*' },
+      scope: 'users:write',
+      status: 200,
+    },
+    // Past the guard, an unknown user: erasing needs its own scope, and then finds nobody.
+    { method: 'delete', path: '/users/99', scope: 'users:delete', status: 404 },
   ];
 
   it.each(routes)(
@@ -119,7 +129,7 @@ describe('users app with authentication on (e2e)', () => {
     });
     const scopes = Object.fromEntries(
       Object.entries(document.paths).flatMap(([path, item]) =>
-        (['get', 'post'] as const)
+        (['get', 'post', 'patch', 'delete'] as const)
           .filter((method) => item?.[method])
           .map((method) => {
             const operation = item![method]! as OpenAPIV3.OperationObject & {
@@ -148,6 +158,8 @@ describe('users app with authentication on (e2e)', () => {
       'GET /users/{id}': guarded('users:read'),
       'GET /users': guarded('users:list'),
       'POST /users': guarded('users:write'),
+      'PATCH /users/{id}': guarded('users:write'),
+      'DELETE /users/{id}': guarded('users:delete'),
       'GET /health/live': open,
       'GET /health/ready': open,
       'GET /metrics': open,

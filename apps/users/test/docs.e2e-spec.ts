@@ -38,7 +38,20 @@ describe('users API docs (e2e)', () => {
       'GET /health/live': ['200'],
       'GET /health/ready': ['200', '503'],
       'GET /metrics': ['200'],
-      'GET /users/{id}': ['200', '400', '404', '429', '500'],
+      'GET /users/{id}': ['200', '304', '400', '404', '429', '500'],
+      'PATCH /users/{id}': [
+        '200',
+        '400',
+        '404',
+        '409',
+        '412',
+        '413',
+        '415',
+        '428',
+        '429',
+        '500',
+      ],
+      'DELETE /users/{id}': ['204', '400', '404', '412', '429', '500'],
       'POST /users': ['201', '400', '409', '413', '415', '422', '429', '500'],
       'GET /users': ['200', '400', '429', '500'],
     });
@@ -98,11 +111,36 @@ describe('users API docs (e2e)', () => {
     );
   });
 
+  it('documents versions: ETag on the user, 304 for If-None-Match, If-Match on changes, merge patches', () => {
+    const byId = document.paths['/users/{id}']!;
+    const headersOf = (operation: OpenAPIV3.OperationObject) =>
+      (operation.parameters as OpenAPIV3.ParameterObject[])
+        .filter((parameter) => parameter.in === 'header')
+        .map(({ name, required }) => [name, required]);
+    expect(headersOf(byId.get!)).toEqual([['If-None-Match', false]]);
+    expect(headersOf(byId.patch!)).toEqual([['If-Match', true]]);
+    expect(headersOf(byId.delete!)).toEqual([['If-Match', false]]);
+    const ok = byId.get!.responses['200'] as OpenAPIV3.ResponseObject;
+    const notModified = byId.get!.responses['304'] as OpenAPIV3.ResponseObject;
+    expect(Object.keys(ok.headers!)).toEqual(
+      expect.arrayContaining(['ETag', 'Cache-Control']),
+    );
+    expect(Object.keys(notModified.headers!)).toContain('ETag');
+    expect(notModified.content).toBeUndefined();
+    const patched = byId.patch!.responses['200'] as OpenAPIV3.ResponseObject;
+    expect(Object.keys(patched.headers!)).toContain('ETag');
+    expect(
+      Object.keys(
+        (byId.patch!.requestBody as OpenAPIV3.RequestBodyObject).content,
+      ),
+    ).toEqual(['application/merge-patch+json', 'application/json']);
+  });
+
   it('documents the id and the paging parameters', () => {
     const id = (
       document.paths['/users/{id}']!.get!
         .parameters as OpenAPIV3.ParameterObject[]
-    )[0];
+    ).find((parameter) => parameter.in === 'path');
     expect(id).toMatchObject({
       name: 'id',
       in: 'path',

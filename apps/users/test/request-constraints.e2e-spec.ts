@@ -29,6 +29,14 @@ describe('users app: every documented request constraint, from both sides (e2e)'
         body: () => ({ name: 'Charlie', email: `c${email++}@example.com` }),
       },
       'GET /users': {},
+      // Any version: the constraints are checked before the precondition is.
+      'PATCH /users/{id}': {
+        params: { id: 2 },
+        body: () => ({ name: 'Robert' }),
+        headers: { 'If-Match': '*' },
+      },
+      // An id no user has: a valid request is a 404, and erases nobody another case needs.
+      'DELETE /users/{id}': { params: { id: 99 } },
     });
     // The document's constraints, each reached: a DTO change shows up here.
     expect(cases.map((c) => c.title)).toEqual(
@@ -42,6 +50,12 @@ describe('users app: every documented request constraint, from both sides (e2e)'
         'POST /users: body email not an email',
         'POST /users: body without required email',
         'POST /users: body with a field not in its schema',
+        'POST /users: body name with U+0000, against its pattern',
+        'POST /users: body email with U+007F, against its pattern',
+        'PATCH /users/{id}: body name longer than 100',
+        'PATCH /users/{id}: body email not an email',
+        'PATCH /users/{id}: body with a field not in its schema',
+        'DELETE /users/{id}: path id below minimum 1',
       ]),
     );
     await expect(

@@ -1,5 +1,5 @@
 import { Public } from '@app/auth';
-import { Controller, INestApplication, Module, Patch } from '@nestjs/common';
+import { Controller, INestApplication, Module, Put } from '@nestjs/common';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -94,9 +94,9 @@ describe('users app safe defaults (e2e)', () => {
   describe('CORS methods', () => {
     @Controller('things')
     class ThingsController {
-      @Patch(':id')
+      @Put(':id')
       @Public()
-      patch(): object {
+      put(): object {
         return {};
       }
     }
@@ -111,7 +111,7 @@ describe('users app safe defaults (e2e)', () => {
       await boot({ CORS_ORIGINS: 'https://app.example.com' });
       const answer = await preflight('/users', 'POST');
       expect(answer.headers['access-control-allow-methods']).toBe(
-        'GET,HEAD,POST',
+        'DELETE,GET,HEAD,PATCH,POST',
       );
     });
 
@@ -128,10 +128,10 @@ describe('users app safe defaults (e2e)', () => {
       })
       class WithThings {}
       app = await createTestApp(WithThings);
-      const answer = await preflight('/things/1', 'PATCH');
+      const answer = await preflight('/things/1', 'PUT');
       expect(answer.status).toBe(204);
       expect(answer.headers['access-control-allow-methods']).toBe(
-        'GET,HEAD,PATCH,POST',
+        'DELETE,GET,HEAD,PATCH,POST,PUT',
       );
     });
   });

@@ -14,7 +14,13 @@ import {
   Min,
 } from 'class-validator';
 import { PageDto, PageQueryDto } from './pagination.dto';
-import { IsRequired, QueryInt, Trim } from './transforms';
+import {
+  IsRequired,
+  NO_CONTROL_CHARACTERS,
+  NoControlCharacters,
+  QueryInt,
+  Trim,
+} from './transforms';
 import { UserDto } from './users.dto';
 
 const PRODUCT_MAX_LENGTH = 200;
@@ -35,13 +41,15 @@ export class CreateOrderDto {
   user_id: number;
 
   @ApiProperty({
-    description: 'Trimmed; not blank',
+    description: 'Trimmed; not blank; no control characters',
     minLength: 1,
     maxLength: PRODUCT_MAX_LENGTH,
+    pattern: NO_CONTROL_CHARACTERS,
     example: 'Tablet',
   })
   @Trim()
   @MaxLength(PRODUCT_MAX_LENGTH)
+  @NoControlCharacters()
   @IsNotEmpty()
   @IsString()
   @IsRequired()

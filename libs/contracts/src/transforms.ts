@@ -1,4 +1,4 @@
-import { IsDefined } from 'class-validator';
+import { IsDefined, Matches } from 'class-validator';
 import { Transform } from 'class-transformer';
 
 /** Trims strings and leaves anything else alone, so a non-string still fails `@IsString()`. */
@@ -18,3 +18,14 @@ export const QueryInt = () =>
 
 /** "name is required" for a missing or null field, rather than its type error. */
 export const IsRequired = () => IsDefined({ message: '$property is required' });
+
+/**
+ * No C0 control character and no DEL (U+0000 to U+001F, U+007F) anywhere in a text field: they
+ * have no place in a name, an email or a product, break logs and terminals, and PostgreSQL refuses
+ * a NUL in text outright. Documented in the schema as the same pattern.
+ */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$';
+export const NoControlCharacters = () =>
+  Matches(new RegExp(NO_CONTROL_CHARACTERS, 'u'), {
+    message: '$property must not contain control characters',
+  });

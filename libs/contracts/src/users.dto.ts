@@ -1,38 +1,84 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsEmail,
+  IsNotEmpty,
+  IsString,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { PageDto } from './pagination.dto';
-import { IsRequired, Trim } from './transforms';
+import {
+  IsRequired,
+  NO_CONTROL_CHARACTERS,
+  NoControlCharacters,
+  Trim,
+} from './transforms';
 
 const USER_NAME_MAX_LENGTH = 100;
 // RFC 5321 caps a forward path at 256 octets including the angle brackets.
 const EMAIL_MAX_LENGTH = 254;
 
+/** What a name is, on create and on patch: trimmed, not blank, at most 100, no control characters. */
+const NAME = {
+  description: 'Trimmed; not blank; no control characters',
+  minLength: 1,
+  maxLength: USER_NAME_MAX_LENGTH,
+  pattern: NO_CONTROL_CHARACTERS,
+  example: 'Charlie',
+};
+// class-validator runs a property's rules in the order they are registered, and stops at the first
+// broken one: presence and type first, then the rest.
+const nameRules = () => [
+  IsString(),
+  IsNotEmpty(),
+  NoControlCharacters(),
+  MaxLength(USER_NAME_MAX_LENGTH),
+  Trim(),
+];
+
+/** What an email is, on create and on patch. */
+const EMAIL = {
+  format: 'email',
+  maxLength: EMAIL_MAX_LENGTH,
+  pattern: NO_CONTROL_CHARACTERS,
+  description: 'Unique among users, ignoring case',
+  example: 'charlie@example.com',
+};
+const emailRules = () => [
+  IsString(),
+  MaxLength(EMAIL_MAX_LENGTH),
+  NoControlCharacters(),
+  IsEmail(),
+];
+
 /** Body of `POST /users`. */
 export class CreateUserDto {
-  @ApiProperty({
-    description: 'Trimmed; not blank',
-    minLength: 1,
-    maxLength: USER_NAME_MAX_LENGTH,
-    example: 'Charlie',
-  })
-  @Trim()
-  @MaxLength(USER_NAME_MAX_LENGTH)
-  @IsNotEmpty()
-  @IsString()
-  @IsRequired()
+  @ApiProperty(NAME)
+  @applyDecorators(IsRequired(), ...nameRules())
   name: string;
 
-  @ApiProperty({
-    format: 'email',
-    maxLength: EMAIL_MAX_LENGTH,
-    description: 'Unique among users, ignoring case',
-    example: 'charlie@example.com',
-  })
-  @IsEmail()
-  @MaxLength(EMAIL_MAX_LENGTH)
-  @IsString()
-  @IsRequired()
+  @ApiProperty(EMAIL)
+  @applyDecorators(IsRequired(), ...emailRules())
   email: string;
+}
+
+/** Set only when the patch has the field: JSON Merge Patch's null (remove) is refused as not a string. */
+const IfPresent = () =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/**
+ * Body of `PATCH /users/:id`, a JSON Merge Patch (RFC 7396): the fields to change, each with the
+ * rules it has on create; at least one of them.
+ */
+export class PatchUserDto {
+  @ApiPropertyOptional(NAME)
+  @applyDecorators(IfPresent(), ...nameRules())
+  name?: string;
+
+  @ApiPropertyOptional(EMAIL)
+  @applyDecorators(IfPresent(), ...emailRules())
+  email?: string;
 }
 
 /**

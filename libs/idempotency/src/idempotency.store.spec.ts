@@ -129,6 +129,26 @@ describe.each(stores)('%s', (_name, open) => {
     await expect(s.claim('k', 'f')).resolves.toEqual({ kind: 'in-progress' });
   });
 
+  it('forgets the answers that name an erased record, and only those', async () => {
+    const s = await store(10_000, 10);
+    for (const [key, id] of [
+      ['a', 3],
+      ['b', 4],
+      ['c', 3],
+    ] as const)
+      await s.complete(key, await entryOf(s.claim(key, key)), 201, {
+        user_id: id,
+      });
+    await s.forgetAnswers({ user_id: 3 });
+    await expect(s.claim('a', 'a')).resolves.toMatchObject({ kind: 'new' });
+    await expect(s.claim('c', 'c')).resolves.toMatchObject({ kind: 'new' });
+    await expect(s.claim('b', 'b')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { user_id: 4 },
+    });
+  });
+
   it('forgets keys after the TTL', async () => {
     const s = await store(1000);
     await s.complete('k', await entryOf(s.claim('k', 'f')), 201, {});

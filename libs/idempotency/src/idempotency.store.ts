@@ -27,6 +27,11 @@ export abstract class IdempotencyStore {
    */
   abstract release(key: string, claimed: object): Promise<void>;
   /**
+   * Forgets every remembered answer whose body holds all of `fields`, with the request it
+   * answered: when a record is erased (`{ user_id: 3 }`), nothing of how it was created stays.
+   */
+  abstract forgetAnswers(fields: Record<string, unknown>): Promise<void>;
+  /**
    * Forgets expired keys and the oldest beyond the bound. A store may do this as it goes (the
    * in-memory one does) or now and then (the PostgreSQL one, every minute).
    */

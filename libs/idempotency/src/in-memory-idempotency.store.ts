@@ -70,6 +70,12 @@ export class InMemoryIdempotencyStore extends IdempotencyStore {
     if (this.entries.get(key) === claimed) this.entries.delete(key);
   }
 
+  async forgetAnswers(fields: Record<string, unknown>): Promise<void> {
+    for (const [key, entry] of this.entries)
+      if (entry.state === 'done' && holds(entry.body, fields))
+        this.entries.delete(key);
+  }
+
   async purge(): Promise<void> {
     this.forgetExpired();
   }
@@ -82,4 +88,14 @@ export class InMemoryIdempotencyStore extends IdempotencyStore {
       this.entries.delete(key);
     }
   }
+}
+
+function holds(body: unknown, fields: Record<string, unknown>): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    Object.entries(fields).every(
+      ([name, value]) => Reflect.get(body, name) === value,
+    )
+  );
 }

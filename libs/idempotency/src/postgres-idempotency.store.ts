@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Database } from '@app/storage';
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import type { IdempotencyDatabase } from './idempotency.migration';
 import { Claim, IdempotencyStore } from './idempotency.store';
@@ -128,6 +129,15 @@ export class PostgresIdempotencyStore
         .deleteFrom('idempotency_keys')
         .where('key', '=', key)
         .where('claim', '=', claimOf(claimed))
+        .execute(),
+    );
+  }
+
+  async forgetAnswers(fields: Record<string, unknown>): Promise<void> {
+    await this.database.run((db) =>
+      db
+        .deleteFrom('idempotency_keys')
+        .where(sql<boolean>`body @> ${JSON.stringify(fields)}::jsonb`)
         .execute(),
     );
   }

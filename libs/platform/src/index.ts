@@ -7,6 +7,7 @@ export * from './app/service-definition';
 export * from './config/platform.settings';
 export * from './config/service-config';
 export * from './errors/problem-details.filter';
+export * from './http/conditional';
 export * from './http/id-param.decorator';
 export * from './observability/metrics';
 export * from './observability/readiness';

@@ -1,26 +1,69 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { RequireScopes } from '@app/auth';
+import {
+  CreateUserDto,
+  PageQueryDto,
+  PatchUserDto,
+  ProblemException,
+  UserCreatedDto,
+  UserDto,
+  UserListDto,
+} from '@app/contracts';
 import { Idempotent } from '@app/idempotency';
 import {
   ApiCommonProblems,
   ApiIdParam,
   ApiProblems,
+  entityTag,
   IdParam,
+  ifMatch,
+  preconditionRequired,
 } from '@app/platform';
 import {
-  CreateUserDto,
-  PageQueryDto,
-  UserCreatedDto,
-  UserDto,
-  UserListDto,
-} from '@app/contracts';
-import {
+  ApiConsumes,
   ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { User } from './users.repository';
+import type { Precondition } from './users.service';
 import { UsersService } from './users.service';
+
+/** The user's version on the wire: every change of the user changes it. */
+const tagOf = (user: User) =>
+  entityTag(user.id, user.version, user.name, user.email);
+
+const ETAG = {
+  ETag: {
+    description:
+      'Strong entity tag of this version of the user; send it in If-Match to change the user, or in If-None-Match to revalidate',
+    schema: { type: 'string' },
+  },
+};
+
+/** What an answer with the user carries: its tag, and that any cache must revalidate it. */
+function withVersion(response: Response, user: User): UserDto {
+  response.setHeader('ETag', tagOf(user));
+  response.setHeader('Cache-Control', 'no-cache');
+  return { name: user.name, email: user.email };
+}
 
 @ApiTags('users')
 @ApiCommonProblems()
@@ -30,16 +73,113 @@ export class UsersController {
 
   @Get(':id')
   @RequireScopes('users:read')
-  @ApiOperation({ summary: 'Get a user' })
+  @ApiOperation({
+    summary: 'Get a user',
+    description:
+      'With its ETag. If-None-Match with the current tag answers 304 without a body (Express compares them).',
+  })
   @ApiIdParam('The user id')
-  @ApiOkResponse({ type: UserDto })
+  @ApiHeader({
+    name: 'If-None-Match',
+    required: false,
+    description: 'The ETag of a copy the client holds: 304 if it is current',
+  })
+  @ApiOkResponse({
+    type: UserDto,
+    headers: {
+      ...ETAG,
+      'Cache-Control': {
+        description:
+          'no-cache: a cache may keep the user, but must revalidate it before each use',
+        schema: { type: 'string', enum: ['no-cache'] },
+      },
+    },
+  })
+  @ApiResponse({
+    status: HttpStatus.NOT_MODIFIED,
+    description: "The client's copy (If-None-Match) is current; no body",
+    headers: ETAG,
+  })
   @ApiProblems({
     400: 'The id is not a positive integer',
     404: 'No user has this id',
   })
-  async get(@IdParam() id: number): Promise<UserDto> {
-    const { name, email } = await this.users.get(id);
-    return { name, email };
+  async get(
+    @IdParam() id: number,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<UserDto> {
+    return withVersion(response, await this.users.get(id));
+  }
+
+  @Patch(':id')
+  @RequireScopes('users:write')
+  @ApiOperation({
+    summary: 'Change a user',
+    description:
+      'A JSON Merge Patch (RFC 7396) of name, email or both, with the rules they have on create. If-Match with the ETag of the version being changed is required, so that two clients cannot overwrite each other.',
+  })
+  @ApiIdParam('The user id')
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiHeader({
+    name: 'If-Match',
+    required: true,
+    description: 'The ETag of the version this patch changes (or *)',
+  })
+  @ApiOkResponse({ type: UserDto, headers: ETAG })
+  @ApiProblems({
+    400: 'The id is not a positive integer, the patch is empty, or a field is wrong, null or unknown',
+    404: 'No user has this id',
+    409: 'Another user has this email, ignoring case',
+    412: 'The user has changed since the ETag in If-Match',
+    413: 'The body is over 100 kB',
+    415: 'The body is not a JSON merge patch',
+    428: 'If-Match is missing',
+  })
+  async patch(
+    @IdParam() id: number,
+    @Body() patch: PatchUserDto,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<UserDto> {
+    const changes = {
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.email !== undefined && { email: patch.email }),
+    };
+    if (Object.keys(changes).length === 0)
+      throw new ProblemException(
+        HttpStatus.BAD_REQUEST,
+        'The patch changes nothing: give name, email or both',
+      );
+    if (request.header('if-match') === undefined) throw preconditionRequired();
+    const updated = await this.users.update(id, changes, matching(request));
+    return withVersion(response, updated);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @RequireScopes('users:delete')
+  @ApiOperation({
+    summary: 'Erase a user',
+    description:
+      'GDPR art. 17: the user, their name and email, is removed from the store, not hidden; the id is never handed out again. Orders of the user stay, and show `user: null`. If-Match is honoured when sent.',
+  })
+  @ApiIdParam('The user id')
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The ETag of the version to erase (or *); without it, any',
+  })
+  @ApiNoContentResponse({ description: 'Erased' })
+  @ApiProblems({
+    400: 'The id is not a positive integer',
+    404: 'No user has this id (any more)',
+    412: 'The user has changed since the ETag in If-Match',
+  })
+  async erase(@IdParam() id: number, @Req() request: Request): Promise<void> {
+    await this.users.erase(
+      id,
+      request.header('if-match') === undefined ? undefined : matching(request),
+    );
   }
 
   @Post()
@@ -76,4 +216,9 @@ export class UsersController {
       offset: query.offset,
     };
   }
+}
+
+/** The request's If-Match, as a test of the user as it is now. */
+function matching(request: Request): Precondition {
+  return (current) => ifMatch(request, tagOf(current)) === 'match';
 }

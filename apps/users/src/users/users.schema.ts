@@ -7,13 +7,15 @@ import {
   type IdCountersTable,
   type SchemaColumns,
 } from '@app/storage';
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** As the migrations beside this file create it; bigint ids read back as strings. */
 export interface UsersTable {
   id: ColumnType<string, number, never>;
   name: string;
   email: string;
+  /** 1 when created, one more with each change. */
+  version: Generated<number>;
 }
 
 /** The users database: what `Kysely<UsersDatabase>` may query. */
@@ -29,6 +31,7 @@ export const USERS_SCHEMA: SchemaColumns<UsersDatabase> = {
     id: { type: 'bigint', nullable: false },
     name: { type: 'text', nullable: false },
     email: { type: 'text', nullable: false },
+    version: { type: 'integer', nullable: false },
   },
   id_counters: ID_COUNTERS_COLUMNS,
   idempotency_keys: IDEMPOTENCY_KEYS_COLUMNS,

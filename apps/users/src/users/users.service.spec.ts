@@ -1,34 +1,55 @@
 import { Test } from '@nestjs/testing';
 import { ProblemException } from '@app/contracts';
+import {
+  IdempotencySettings,
+  IdempotencyStore,
+  InMemoryIdempotencyStore,
+} from '@app/idempotency';
 import { InMemoryUsersRepository } from './in-memory-users.repository';
+import { USERS_REPOSITORY, UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
-import { USERS_REPOSITORY } from './users.repository';
+
+const ALICE = { id: 1, name: 'Alice', email: 'alice@example.com', version: 1 };
+const always = () => true;
+const never = () => false;
 
 describe('UsersService', () => {
   let service: UsersService;
+  let repository: UsersRepository;
+  let idempotency: IdempotencyStore;
 
-  beforeEach(async () => {
+  async function make(
+    store: object = new InMemoryUsersRepository(),
+    keys: IdempotencyStore = new InMemoryIdempotencyStore(
+      new IdempotencySettings(),
+    ),
+  ) {
     const moduleRef = await Test.createTestingModule({
       providers: [
         UsersService,
-        { provide: USERS_REPOSITORY, useClass: InMemoryUsersRepository },
+        { provide: USERS_REPOSITORY, useValue: store },
+        { provide: IdempotencyStore, useValue: keys },
       ],
     }).compile();
     service = moduleRef.get(UsersService);
-  });
+    repository = moduleRef.get(USERS_REPOSITORY);
+    idempotency = keys;
+  }
+
+  async function problemOf(promise: Promise<unknown>) {
+    const error = await promise.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemException);
+    return (error as ProblemException).problem;
+  }
+
+  beforeEach(() => make());
 
   it('gets a stored user', async () => {
-    await expect(service.get(1)).resolves.toEqual({
-      id: 1,
-      name: 'Alice',
-      email: 'alice@example.com',
-    });
+    await expect(service.get(1)).resolves.toEqual(ALICE);
   });
 
   it('turns a missing user into a 404 problem naming the id', async () => {
-    const error = await service.get(9).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProblemException);
-    expect((error as ProblemException).problem).toMatchObject({
+    await expect(problemOf(service.get(9))).resolves.toMatchObject({
       status: 404,
       detail: 'User 9 not found',
     });
@@ -41,14 +62,14 @@ describe('UsersService', () => {
       id: 3,
       name: 'Charlie',
       email: 'charlie@example.com',
+      version: 1,
     });
   });
 
   it('turns a taken email into a 409 problem', async () => {
-    const error = await service
-      .create({ name: 'Bobby', email: 'BOB@example.com' })
-      .catch((e: unknown) => e);
-    expect((error as ProblemException).problem).toMatchObject({
+    await expect(
+      problemOf(service.create({ name: 'Bobby', email: 'BOB@example.com' })),
+    ).resolves.toMatchObject({
       status: 409,
       detail: 'A user with email BOB@example.com already exists',
     });
@@ -56,17 +77,84 @@ describe('UsersService', () => {
 
   it('lets other repository failures through untouched', async () => {
     const failure = new Error('disk on fire');
-    const moduleRef = await Test.createTestingModule({
-      providers: [
-        UsersService,
-        {
-          provide: USERS_REPOSITORY,
-          useValue: { create: () => Promise.reject(failure) },
-        },
-      ],
-    }).compile();
+    await make({ create: () => Promise.reject(failure) });
     await expect(
-      moduleRef.get(UsersService).create({ name: 'X', email: 'x@example.com' }),
+      service.create({ name: 'X', email: 'x@example.com' }),
     ).rejects.toBe(failure);
+  });
+
+  describe('update', () => {
+    it('changes the user when the precondition holds', async () => {
+      await expect(
+        service.update(1, { name: 'Alicia' }, always),
+      ).resolves.toEqual({ ...ALICE, name: 'Alicia', version: 2 });
+    });
+
+    it('answers 412 when the precondition fails, changing nothing', async () => {
+      await expect(
+        problemOf(service.update(1, { name: 'Mallory' }, never)),
+      ).resolves.toMatchObject({
+        status: 412,
+        detail: 'User 1 has changed since that ETag; GET it again and retry',
+      });
+      await expect(repository.findById(1)).resolves.toEqual(ALICE);
+    });
+
+    it('answers 412 when the user changed between the check and the write', async () => {
+      const sneaky = (current: { version: number }) => {
+        // Another replica's change lands right after this one read the user.
+        void repository.update(1, { name: 'Other' }, current.version);
+        return true;
+      };
+      await expect(
+        problemOf(service.update(1, { name: 'Mine' }, sneaky)),
+      ).resolves.toMatchObject({ status: 412 });
+      await expect(repository.findById(1)).resolves.toMatchObject({
+        name: 'Other',
+      });
+    });
+
+    it('answers 404 for an unknown user and 409 for a taken email', async () => {
+      await expect(
+        problemOf(service.update(9, { name: 'X' }, always)),
+      ).resolves.toMatchObject({ status: 404 });
+      await expect(
+        problemOf(service.update(2, { email: 'Alice@example.com' }, always)),
+      ).resolves.toMatchObject({
+        status: 409,
+        detail: 'A user with email Alice@example.com already exists',
+      });
+    });
+  });
+
+  describe('erase', () => {
+    it('erases the user and forgets the answers that created them', async () => {
+      const claim = await idempotency.claim('k', 'f');
+      if (claim.kind !== 'new') throw new Error(claim.kind);
+      await idempotency.complete('k', claim.entry, 201, { user_id: 2 });
+      await service.erase(2);
+      await expect(repository.findById(2)).resolves.toBeUndefined();
+      await expect(idempotency.claim('k', 'f')).resolves.toMatchObject({
+        kind: 'new',
+      });
+    });
+
+    it('answers 404 for an unknown user, and 412 when If-Match does not match', async () => {
+      await expect(problemOf(service.erase(9))).resolves.toMatchObject({
+        status: 404,
+      });
+      await expect(problemOf(service.erase(1, never))).resolves.toMatchObject({
+        status: 412,
+      });
+      await expect(repository.findById(1)).resolves.toEqual(ALICE);
+    });
+
+    it('leaves the user in place when their answers cannot be forgotten, for a retry', async () => {
+      const keys = new InMemoryIdempotencyStore(new IdempotencySettings());
+      keys.forgetAnswers = () => Promise.reject(new Error('down'));
+      await make(new InMemoryUsersRepository(), keys);
+      await expect(service.erase(1)).rejects.toThrow('down');
+      await expect(repository.findById(1)).resolves.toEqual(ALICE);
+    });
   });
 });

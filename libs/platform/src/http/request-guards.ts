@@ -5,11 +5,14 @@ import { ProblemException } from '@app/contracts';
 
 /** The media types our bodies may have. */
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** Every PATCH of ours is a JSON Merge Patch (RFC 7396); plain JSON is read as one. */
+const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'];
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
- * Our POST bodies are JSON; a form or text body is refused up front instead of failing as
- * "missing fields". An empty body is left to validation, which names the missing fields.
+ * Our bodies are JSON, and a PATCH's a merge patch; a form, a text or a JSON Patch (RFC 6902) body
+ * is refused up front instead of failing as "missing fields". An empty body is left to
+ * validation, which names what is missing.
  */
 function requireJsonBody(
   request: Request,
@@ -19,11 +22,14 @@ function requireJsonBody(
   const hasBody =
     request.headers['transfer-encoding'] !== undefined ||
     Number(request.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !request.is(JSON_TYPES)) {
+  const patch = request.method === 'PATCH';
+  if (hasBody && !request.is(patch ? MERGE_PATCH_TYPES : JSON_TYPES)) {
     next(
       new ProblemException(
         HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-        `Request body must be JSON (Content-Type: application/json), got ${request.headers['content-type'] ?? 'no Content-Type'}`,
+        patch
+          ? `A PATCH body must be a JSON merge patch (Content-Type: application/merge-patch+json), got ${request.headers['content-type'] ?? 'no Content-Type'}`
+          : `Request body must be JSON (Content-Type: application/json), got ${request.headers['content-type'] ?? 'no Content-Type'}`,
       ),
     );
     return;

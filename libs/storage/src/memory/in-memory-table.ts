@@ -49,6 +49,42 @@ export class InMemoryTable<T extends object> {
     return { ...row };
   }
 
+  /**
+   * Changes a row if `where` holds for it now: the changed row, or undefined when there is no such
+   * row or `where` does not hold. @throws UniqueViolation, having changed nothing.
+   */
+  update(
+    id: number,
+    changes: Partial<T>,
+    where: (row: Stored<T>) => boolean = () => true,
+  ): Stored<T> | undefined {
+    const row = this.rows.get(id);
+    if (!row || !where(row)) return undefined;
+    const changed = { ...row, ...changes, id };
+    for (const index of this.indexes) {
+      const holder = index.ids.get(index.key(changed));
+      if (holder !== undefined && holder !== id)
+        throw new UniqueViolation(index.name);
+    }
+    for (const index of this.indexes) {
+      index.ids.delete(index.key(row));
+      index.ids.set(index.key(changed), id);
+    }
+    this.rows.set(id, changed);
+    return { ...changed };
+  }
+
+  /**
+   * Removes a row, and its values from every unique index, if `where` holds for it now; its id is
+   * never handed out again. False when there is no such row or `where` does not hold.
+   */
+  delete(id: number, where: (row: Stored<T>) => boolean = () => true): boolean {
+    const row = this.rows.get(id);
+    if (!row || !where(row)) return false;
+    for (const index of this.indexes) index.ids.delete(index.key(row));
+    return this.rows.delete(id);
+  }
+
   get(id: number): Stored<T> | undefined {
     const row = this.rows.get(id);
     return row && { ...row };

@@ -4,10 +4,12 @@ import type { IdentityProvider } from '../stand-ins/identity-provider';
 
 /** A route under auth, and what it answers when let in. */
 export interface GuardedRoute {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   /** A fresh valid body per call, for routes that create. */
   body?: () => object;
+  /** Headers the route needs besides Authorization, such as If-Match. */
+  headers?: Record<string, string>;
   scope: string;
   status: number;
 }
@@ -58,6 +60,8 @@ export async function answersByToken(
   for (const [name, authorization] of Object.entries(authorizations)) {
     const header = await authorization();
     let call = request(server)[route.method](route.path);
+    for (const [name, value] of Object.entries(route.headers ?? {}))
+      call = call.set(name, value);
     if (header) call = call.set('Authorization', header);
     const response = await (route.body ? call.send(route.body()) : call);
     const challenge = response.headers['www-authenticate'] as
@@ -65,8 +69,9 @@ export async function answersByToken(
     const token = header?.split(' ')[1];
     if (token && token.length > 8 && response.text.includes(token))
       throw new Error(`${name}: the body echoes the token`);
+    // A refusal carries a challenge; a route's own answer (a 404, say) is its status alone.
     answers[name] =
-      response.status < 400
+      response.status < 400 || challenge === undefined
         ? String(response.status)
         : `${response.status} ${/error="([^"]+)"/.exec(challenge ?? '')?.[1] ?? challenge}`;
   }

@@ -20,6 +20,8 @@ export interface Baseline {
   params?: Record<string, string | number>;
   /** A fresh valid body on each call (one that creates, say, must not repeat a unique field). */
   body?: () => Record<string, unknown>;
+  /** Headers every request of the operation needs, such as a precondition. */
+  headers?: Record<string, string>;
 }
 
 let unique = 0;
@@ -127,6 +129,20 @@ function boundaryValues(
         valid: false,
         why: 'not an email',
       });
+    if (schema.pattern !== undefined) {
+      // A valid value with one character put in its middle, for each probe the pattern refuses.
+      const pattern = new RegExp(schema.pattern, 'u');
+      for (const probe of ['\u0000', '\n', '\u001f', '\u007f']) {
+        const valid = make(Math.max(schema.minLength ?? 0, 24));
+        const value = `${valid.slice(0, 2)}${probe}${valid.slice(2)}`;
+        if (!pattern.test(value))
+          values.push({
+            value,
+            valid: false,
+            why: `with U+${probe.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, against its pattern`,
+          });
+      }
+    }
     if (typed) values.push({ value: 42, valid: false, why: 'not a string' });
   }
   return values;
@@ -176,7 +192,10 @@ export function requestConstraintCases(
         return {
           method: method.toUpperCase(),
           path: query ? `${path}?${query}` : path,
-          headers: (change.headers ?? {}) as Record<string, string>,
+          headers: { ...baseline.headers, ...change.headers } as Record<
+            string,
+            string
+          >,
           body: body && change.body ? change.body(body) : body,
         };
       };
@@ -257,9 +276,9 @@ export async function unexpectedAnswers(
 ): Promise<string[]> {
   const wrong: string[] = [];
   for (const test of cases) {
-    let call = request(server)[test.method.toLowerCase() as 'get' | 'post'](
-      test.path,
-    );
+    let call = request(server)[
+      test.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'
+    ](test.path);
     for (const [name, value] of Object.entries(test.headers))
       call = call.set(name, value);
     const { status, body } = await (test.body === undefined
