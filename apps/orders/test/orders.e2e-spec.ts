@@ -176,6 +176,10 @@ describe('orders app (e2e)', () => {
         const response = await createOrder({ user_id: 77, product: 'Tablet' });
         expectProblem(response, 422);
         expect(response.body.detail).toContain('77');
+        // A client maps errors to its form's fields, as for a 400.
+        expect(response.body.errors).toEqual([
+          { field: 'user_id', message: 'user 77 does not exist' },
+        ]);
         await expectNextOrderId(3);
       });
 
