@@ -37,7 +37,10 @@ describe('orders app operations (e2e)', () => {
   let app: INestApplication<App>;
   let users: StandInServer | undefined;
 
-  async function boot(usersUrl: string): Promise<void> {
+  async function boot(
+    usersUrl: string,
+    overrides: Partial<OrdersConfig> = {},
+  ): Promise<void> {
     app = await createTestApp(
       OrdersAppModule.forRoot(
         testConfig(OrdersConfig, {
@@ -45,6 +48,7 @@ describe('orders app operations (e2e)', () => {
           USERS_SERVICE_TIMEOUT_MS: 200,
           USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
           USERS_SERVICE_RETRY_DELAY_MS: 10,
+          ...overrides,
         }),
       ),
     );
@@ -88,6 +92,29 @@ describe('orders app operations (e2e)', () => {
         },
       });
     });
+
+    // A users app whose liveness fails, or a URL that reaches something else: an answer is not
+    // enough, only a 200 says users is there, and the status tells the operator which case it is.
+    it.each([500, 503, 404])(
+      'reports a users app whose liveness answers %s as unreachable, naming the status',
+      async (status) => {
+        users = await StandInServer.start(answer(status, '{"status":"error"}'));
+        // The probe's full second (its own bound): a slow machine must not turn the answer into
+        // a timeout.
+        await boot(users.url, {
+          USERS_SERVICE_TIMEOUT_MS: 1000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
+        });
+        const response = await http().get('/health/ready').expect(200);
+        expect(response.body.status).toBe('degraded');
+        expect(response.body.details.users).toEqual({
+          status: 'degraded',
+          reachable: false,
+          detail: `answered ${status}`,
+          circuit: 'closed',
+        });
+      },
+    );
 
     it('reports a users app that hangs as unreachable, within the probe timeout', async () => {
       users = await StandInServer.start(hang);
