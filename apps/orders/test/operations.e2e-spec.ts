@@ -45,8 +45,10 @@ describe('orders app operations (e2e)', () => {
       OrdersAppModule.forRoot(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: usersUrl,
-          USERS_SERVICE_TIMEOUT_MS: 200,
-          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+          // Readiness probes users within min(1 s, the attempt timeout): at a full second, a
+          // loaded machine answering on loopback does not read as users timing out.
+          USERS_SERVICE_TIMEOUT_MS: 1000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
           USERS_SERVICE_RETRY_DELAY_MS: 10,
           ...overrides,
         }),
@@ -99,12 +101,7 @@ describe('orders app operations (e2e)', () => {
       'reports a users app whose liveness answers %s as unreachable, naming the status',
       async (status) => {
         users = await StandInServer.start(answer(status, '{"status":"error"}'));
-        // The probe's full second (its own bound): a slow machine must not turn the answer into
-        // a timeout.
-        await boot(users.url, {
-          USERS_SERVICE_TIMEOUT_MS: 1000,
-          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
-        });
+        await boot(users.url);
         const response = await http().get('/health/ready').expect(200);
         expect(response.body.status).toBe('degraded');
         expect(response.body.details.users).toEqual({
@@ -118,7 +115,10 @@ describe('orders app operations (e2e)', () => {
 
     it('reports a users app that hangs as unreachable, within the probe timeout', async () => {
       users = await StandInServer.start(hang);
-      await boot(users.url);
+      await boot(users.url, {
+        USERS_SERVICE_TIMEOUT_MS: 200,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+      });
       const response = await http().get('/health/ready').expect(200);
       expect(response.body.details.users).toEqual({
         status: 'degraded',
