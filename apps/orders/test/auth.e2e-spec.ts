@@ -211,6 +211,7 @@ describe('orders app with authentication on (e2e)', () => {
         expect(response.body.detail).toBe(
           'The users service is unavailable: no access token for it could be had',
         );
+        expect(response.headers['retry-after']).toBe('1');
         expect(response.text).not.toContain('orders-secret');
         expect(users.requests).toHaveLength(0);
         await expect(usersCalls('token_unavailable')).resolves.toBe(1);
@@ -226,10 +227,41 @@ describe('orders app with authentication on (e2e)', () => {
         USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 300,
       });
       const response = await http().get('/orders/1').expect(503);
+      // The deadline was spent waiting for the token endpoint, not for users: the answer and the
+      // metric name the token, so an operator looks at the identity provider, not at users.
       expect(response.body.detail).toBe(
         'The users service is unavailable: no access token for it could be had',
       );
+      expect(response.headers['retry-after']).toBe('1');
+      expect(users.requests).toHaveLength(0);
       await expect(usersCalls('token_unavailable')).resolves.toBe(1);
+      await expect(usersCalls('timeout')).resolves.toBeUndefined();
     });
+
+    it.each([
+      ['held since an earlier call', true],
+      ['just fetched for this call', false],
+    ])(
+      'answers 504, not "no token", when users is slow and the token is %s',
+      async (_when, earlierCall) => {
+        // Knows Alice at once; never answers for anyone else.
+        users = await StandInServer.start((req, res) => {
+          if (req.url === '/users/1') answer(200, ALICE)(req, res);
+        });
+        await boot({
+          ...identity(),
+          USERS_SERVICE_TIMEOUT_MS: 1000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
+        });
+        if (earlierCall) await http().get('/orders/1').expect(200);
+        const response = await http().get('/orders/2').expect(504);
+        expect(response.body.detail).toBe(
+          'The users service did not answer within 1000 ms',
+        );
+        expect(idp.tokenRequests).toHaveLength(1);
+        await expect(usersCalls('timeout')).resolves.toBe(1);
+        await expect(usersCalls('token_unavailable')).resolves.toBeUndefined();
+      },
+    );
   });
 });

@@ -37,14 +37,20 @@ describe('orders app operations (e2e)', () => {
   let app: INestApplication<App>;
   let users: StandInServer | undefined;
 
-  async function boot(usersUrl: string): Promise<void> {
+  async function boot(
+    usersUrl: string,
+    overrides: Partial<OrdersConfig> = {},
+  ): Promise<void> {
     app = await createTestApp(
       OrdersAppModule.forRoot(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: usersUrl,
-          USERS_SERVICE_TIMEOUT_MS: 200,
-          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+          // Readiness probes users within min(1 s, the attempt timeout): at a full second, a
+          // loaded machine answering on loopback does not read as users timing out.
+          USERS_SERVICE_TIMEOUT_MS: 1000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
           USERS_SERVICE_RETRY_DELAY_MS: 10,
+          ...overrides,
         }),
       ),
     );
@@ -89,9 +95,30 @@ describe('orders app operations (e2e)', () => {
       });
     });
 
+    // A users app whose liveness fails, or a URL that reaches something else: an answer is not
+    // enough, only a 200 says users is there, and the status tells the operator which case it is.
+    it.each([500, 503, 404])(
+      'reports a users app whose liveness answers %s as unreachable, naming the status',
+      async (status) => {
+        users = await StandInServer.start(answer(status, '{"status":"error"}'));
+        await boot(users.url);
+        const response = await http().get('/health/ready').expect(200);
+        expect(response.body.status).toBe('degraded');
+        expect(response.body.details.users).toEqual({
+          status: 'degraded',
+          reachable: false,
+          detail: `answered ${status}`,
+          circuit: 'closed',
+        });
+      },
+    );
+
     it('reports a users app that hangs as unreachable, within the probe timeout', async () => {
       users = await StandInServer.start(hang);
-      await boot(users.url);
+      await boot(users.url, {
+        USERS_SERVICE_TIMEOUT_MS: 200,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+      });
       const response = await http().get('/health/ready').expect(200);
       expect(response.body.details.users).toEqual({
         status: 'degraded',

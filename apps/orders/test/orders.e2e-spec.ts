@@ -176,6 +176,10 @@ describe('orders app (e2e)', () => {
         const response = await createOrder({ user_id: 77, product: 'Tablet' });
         expectProblem(response, 422);
         expect(response.body.detail).toContain('77');
+        // A client maps errors to its form's fields, as for a 400.
+        expect(response.body.errors).toEqual([
+          { field: 'user_id', message: 'user 77 does not exist' },
+        ]);
         await expectNextOrderId(3);
       });
 
@@ -391,6 +395,13 @@ describe('orders app (e2e)', () => {
       ).resolves.toMatchObject({ id: 3 });
     }
 
+    /** Each answer's detail, exactly: it is what tells a client which failure of users it met. */
+    const DETAIL: Record<number, string> = {
+      502: 'The users service gave an invalid answer',
+      503: 'The users service is unavailable',
+      504: `The users service did not answer within ${TIMEOUT_MS} ms`,
+    };
+
     const cases: [string, () => Promise<string>, number][] = [
       ['is unreachable (connection refused)', () => refusedUrl(), 503],
       [
@@ -462,6 +473,26 @@ describe('orders app (e2e)', () => {
           (users = await StandInServer.start(answer(200, 'null'))).url,
         502,
       ],
+      // Only a 200 says "this is the user": the body of any other answer is not taken for one.
+      [
+        'answers 401 with a user in its body',
+        async () =>
+          (users = await StandInServer.start(answer(401, JSON.stringify(BOB))))
+            .url,
+        502,
+      ],
+      [
+        'redirects (302) with a user in its body',
+        async () =>
+          (users = await StandInServer.start((request, response) => {
+            response.writeHead(302, {
+              location: request.url,
+              'content-type': 'application/json',
+            });
+            response.end(JSON.stringify(BOB));
+          })).url,
+        502,
+      ],
     ];
 
     describe.each(cases)('and %s', (_case, usersUrl, status) => {
@@ -472,11 +503,13 @@ describe('orders app (e2e)', () => {
       it(`answers GET /orders/:id with ${status}`, async () => {
         const response = await http().get('/orders/1');
         expectProblem(response, status);
+        expect(response.body.detail).toBe(DETAIL[status]);
       });
 
       it(`answers POST /orders with ${status} and stores nothing`, async () => {
         const response = await createOrder({ user_id: 2, product: 'Tablet' });
         expectProblem(response, status);
+        expect(response.body.detail).toBe(DETAIL[status]);
         await expectNoOrderStored();
       });
 
@@ -497,6 +530,7 @@ describe('orders app (e2e)', () => {
         const response = await http().get('/orders/1');
         const elapsed = performance.now() - started;
         expectProblem(response, 504);
+        expect(response.body.detail).toBe(DETAIL[504]);
         expect(users.requests).toHaveLength(1);
         expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
         // A generous bound: the point is that it does not hang, not how fast the machine is.
@@ -506,6 +540,7 @@ describe('orders app (e2e)', () => {
       it('answers POST /orders with 504 and stores nothing', async () => {
         const response = await createOrder({ user_id: 2, product: 'Tablet' });
         expectProblem(response, 504);
+        expect(response.body.detail).toBe(DETAIL[504]);
         await expectNoOrderStored();
       });
     });

@@ -2,6 +2,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import {
   answer,
   createTestApp,
+  eventually,
   expectProblem,
   hang,
   parsePrometheusText,
@@ -271,6 +272,93 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       expect(calls()).toBe(3);
       await http().get('/orders/1').expect(503);
       expect(calls()).toBe(3);
+    });
+
+    it('counts a 500 as a failure: five in a row open the circuit, though none is retried', async () => {
+      // A cool-down no loaded machine outlasts between the calls below, and deadlines it does not
+      // reach: a timeout would be a failure too, and hide whether the 500s counted.
+      await boot(answer(500, '{}'), {
+        USERS_SERVICE_BREAKER_COOLDOWN_MS: 60_000,
+        USERS_SERVICE_TIMEOUT_MS: 10_000,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 10_000,
+      });
+      for (let i = 1; i <= 5; i++) {
+        const failed = await http().get('/orders/1');
+        expectProblem(failed, 502);
+        expect(failed.body.detail).toBe(
+          'The users service gave an invalid answer',
+        );
+        expect(calls()).toBe(i);
+      }
+      const refused = await http().get('/orders/1');
+      expectProblem(refused, 503);
+      expect(refused.body.detail).toBe(
+        'The users service is unavailable (circuit open after repeated failures)',
+      );
+      expect(refused.headers['retry-after']).toBe('60');
+      expect(calls()).toBe(5);
+    });
+
+    it('says half-open in readiness while the probe after the cool-down is in flight', async () => {
+      let usersState: 'down' | 'holding' | 'up' = 'down';
+      const held: Parameters<StandInHandler>[] = [];
+      await boot(
+        (req, res) => {
+          if (usersState === 'holding' && req.url !== '/health/live')
+            held.push([req, res]);
+          else if (usersState === 'down' && req.url !== '/health/live')
+            answer(503, 'down', 'text/plain')(req, res);
+          else healthy(req, res);
+        },
+        {
+          USERS_SERVICE_RETRIES: 0,
+          USERS_SERVICE_BREAKER_THRESHOLD: 1,
+          // The stand-in holds the probe until the test has looked: no deadline may end it first.
+          USERS_SERVICE_TIMEOUT_MS: 20_000,
+          USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 20_000,
+        },
+      );
+      expectProblem(await http().get('/orders/1'), 502);
+      const open = await http().get('/health/ready').expect(200);
+      expect(open.body.details.users.circuit).toBe('open');
+
+      // Calls answered 503 at once until the cool-down is over; then one goes through, and is held.
+      usersState = 'holding';
+      const sent: Promise<request.Response>[] = [];
+      await eventually(
+        () => {
+          if (held.length === 0)
+            sent.push(
+              http()
+                .get('/orders/1')
+                .then((r) => r),
+            );
+          return held.length;
+        },
+        (count) => count > 0,
+        'the probe after the cool-down to reach users',
+      );
+      const halfOpen = await http().get('/health/ready');
+      // Released before anything is asserted, so that a failure does not leave the app waiting.
+      usersState = 'up';
+      for (const [req, res] of held.splice(0)) healthy(req, res);
+      const statuses = (await Promise.all(sent)).map((r) => r.status);
+
+      expect(halfOpen.status).toBe(200);
+      expect(halfOpen.body.details.users).toEqual({
+        status: 'up',
+        reachable: true,
+        circuit: 'half-open',
+      });
+      // 503s while the circuit was open, then the probe's 200 (and that of any call that waited
+      // for the probe's verdict).
+      const probed = statuses.indexOf(200);
+      expect(probed).toBeGreaterThanOrEqual(0);
+      expect(statuses).toEqual(
+        statuses.map((_, i) => (i < probed ? 503 : 200)),
+      );
+      const closed = await http().get('/health/ready').expect(200);
+      expect(closed.body.details.users.circuit).toBe('closed');
     });
 
     it('does not count a 404 as a failure', async () => {
