@@ -1,7 +1,8 @@
+import type { JWTPayload } from 'jose';
 import { AuthSettings, listSetting } from './auth.settings';
 import { principalFrom } from './principal';
 
-const scopesOf = (payload: object, claims?: string) =>
+const scopesOf = (payload: JWTPayload, claims?: string) =>
   [
     ...principalFrom(
       payload,
