@@ -243,11 +243,11 @@ describe('users app with authentication on (e2e)', () => {
   });
 
   it.each([
-    ['unset (scope,scp)', {}, 403],
-    ['scope,scp,roles', { AUTH_SCOPE_CLAIMS: 'scope,scp,roles' }, 200],
+    ['unset (scope,scp)', 403, {}],
+    ['scope,scp,roles', 200, { AUTH_SCOPE_CLAIMS: 'scope,scp,roles' }],
   ])(
     'with AUTH_SCOPE_CLAIMS %s, answers %p to a token whose scope is only in roles',
-    async (_claims, settings: Partial<UsersConfig>, status) => {
+    async (_claims, status, settings: Partial<UsersConfig>) => {
       await boot(settings);
       await getUser(
         await idp.token({ claims: { roles: ['users:read'] } }),
