@@ -12,7 +12,7 @@ import {
   StandInServer,
   testConfig,
 } from '@app/testing';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -87,6 +87,21 @@ describe('orders app with authentication on (e2e)', () => {
     });
   });
 
+  it('reads scopes only from the claims AUTH_SCOPE_CLAIMS names', async () => {
+    users = await StandInServer.start(answer(200, ALICE));
+    await boot({
+      AUTH_ISSUER: idp.issuer,
+      AUTH_AUDIENCE: 'orders',
+      AUTH_SCOPE_CLAIMS: 'scp,roles',
+    });
+    const getWith = (token: string) =>
+      http().get('/orders/1').set('Authorization', `Bearer ${token}`);
+    const tokenWith = (claims: JWTPayload) =>
+      idp.token({ aud: 'orders', claims });
+    await getWith(await tokenWith({ roles: ['orders:read'] })).expect(200);
+    await getWith(await tokenWith({ scope: 'orders:read' })).expect(403);
+  });
+
   describe("the hop: orders' own token for users", () => {
     const identity = () => idp.usersServiceIdentity();
 
@@ -133,6 +148,23 @@ describe('orders app with authentication on (e2e)', () => {
         client_id: 'orders',
         scope: 'users:read',
       });
+    });
+
+    it('names users as the resource (RFC 8707) when USERS_SERVICE_TOKEN_RESOURCE is set, and gets a token for it', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      await boot({
+        ...identity(),
+        USERS_SERVICE_TOKEN_RESOURCE: 'https://users.example.com',
+      });
+      await http().get('/orders/1').expect(200);
+      expect(Object.fromEntries(idp.tokenRequests[0].form)).toEqual({
+        grant_type: 'client_credentials',
+        scope: 'users:read',
+        resource: 'https://users.example.com',
+      });
+      expect(decodeJwt(sentToUsers()[0]!.replace('Bearer ', ''))).toMatchObject(
+        { aud: 'https://users.example.com' },
+      );
     });
 
     it('fetches a new token once the cached one nears its expiry', async () => {

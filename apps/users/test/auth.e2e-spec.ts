@@ -218,4 +218,52 @@ describe('users app with authentication on (e2e)', () => {
     expect(response.headers['retry-after']).toBe('5');
     idp = await IdentityProvider.start();
   });
+
+  it('answers 503 with Retry-After, not 401, when the key set fails after discovery succeeded', async () => {
+    await boot();
+    idp.jwksAnswer = { status: 500, body: { error: 'server_error' } };
+    const response = await getUser(await readerToken()).expect(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.headers['www-authenticate']).toBeUndefined();
+    expect(idp.discoveryRequests).toBe(1);
+  });
+
+  it('answers 503 with Retry-After while discovery answers an error, and serves once it recovers', async () => {
+    await boot();
+    idp.discoveryAnswer = { status: 500, body: { error: 'server_error' } };
+    const response = await getUser(await readerToken()).expect(503);
+    expect(response.headers['retry-after']).toBe('5');
+    idp.discoveryAnswer = undefined;
+    await getUser(await readerToken()).expect(200);
+  });
+
+  it('refuses an RS256 token as invalid when AUTH_ALGORITHMS allows only ES256', async () => {
+    await boot({ AUTH_ALGORITHMS: 'ES256' });
+    const response = await getUser(await readerToken()).expect(401);
+    expect(response.headers['www-authenticate']).toContain(
+      'error="invalid_token"',
+    );
+    await getUser(
+      await idp.token({ scope: 'users:read', alg: 'ES256' }),
+    ).expect(200);
+  });
+
+  it('starts with spaces in AUTH_ALGORITHMS and accepts each algorithm listed', async () => {
+    await boot({ AUTH_ALGORITHMS: 'RS256, ES256' });
+    for (const alg of ['RS256', 'ES256'] as const)
+      await getUser(await idp.token({ scope: 'users:read', alg })).expect(200);
+  });
+
+  it.each([
+    ['unset (scope,scp)', 403, {}],
+    ['scope,scp,roles', 200, { AUTH_SCOPE_CLAIMS: 'scope,scp,roles' }],
+  ])(
+    'with AUTH_SCOPE_CLAIMS %s, answers %p to a token whose scope is only in roles',
+    async (_claims, status, settings: Partial<UsersConfig>) => {
+      await boot(settings);
+      await getUser(
+        await idp.token({ claims: { roles: ['users:read'] } }),
+      ).expect(status);
+    },
+  );
 });

@@ -24,6 +24,23 @@ const ASYMMETRIC_ALGORITHMS = [
 
 const ALGORITHM = `(${ASYMMETRIC_ALGORITHMS.join('|')})`;
 
+/**
+ * A claim name: visible ASCII but the comma, so that namespaced claims such as Auth0's
+ * `https://example.com/roles` fit.
+ */
+const CLAIM = '[\\x21-\\x2B\\x2D-\\x7E]+';
+
+/**
+ * A comma-separated list of `item`, with spaces tolerated around each entry (`RS256, ES256`) and
+ * none left empty.
+ */
+const listOf = (item: string) => new RegExp(`^ *${item} *(, *${item} *)*$`);
+
+/** The entries of a comma-separated setting, as its validator accepts them. */
+export function listSetting(value: string): string[] {
+  return value.split(',').map((entry) => entry.trim());
+}
+
 /** What the auth lib reads from a service's environment; see the README's Security section. */
 export class AuthSettings {
   /**
@@ -48,10 +65,21 @@ export class AuthSettings {
   AUTH_JWKS_URL = '';
 
   /** Accepted token signature algorithms, comma-separated; asymmetric ones only. */
-  @Matches(new RegExp(`^${ALGORITHM}(,${ALGORITHM})*$`), {
+  @Matches(listOf(ALGORITHM), {
     message: `$property must be a comma-separated list of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
   })
   AUTH_ALGORITHMS = 'RS256,PS256,ES256,EdDSA';
+
+  /**
+   * The claims a token's scopes are read from, in order: the first of them the token carries. Each
+   * may hold a space-separated string or a list. `roles` added reads the application permissions
+   * Entra ID issues to clients.
+   */
+  @Matches(listOf(CLAIM), {
+    message:
+      '$property must be a comma-separated list of claim names, none empty, like scope,scp',
+  })
+  AUTH_SCOPE_CLAIMS = 'scope,scp';
 
   /** Seconds of leeway on a token's `exp` and `nbf`, for clocks a little apart. */
   @EnvInt()

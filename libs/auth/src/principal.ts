@@ -19,9 +19,20 @@ export function setPrincipal(request: object, principal: Principal): void {
   PRINCIPALS.set(request, principal);
 }
 
-/** Scopes from `scope` (space-separated, RFC 8693) or `scp` (a list or a string, Entra ID, Okta). */
-export function principalFrom(payload: JWTPayload): Principal {
-  const raw = payload.scope ?? payload.scp;
+/**
+ * Who `payload` speaks for. Its scopes come from the first of `scopeClaims` it carries (AUTH_SCOPE_CLAIMS),
+ * a space-separated string (`scope`, RFC 9068) or a list (`scp` of Entra ID and Okta, `roles`). Only
+ * the first: an Entra ID token on behalf of a user carries the scopes its client was granted in
+ * `scp`, and the user's own roles in `roles`, which must not widen what that client may do.
+ */
+export function principalFrom(
+  payload: JWTPayload,
+  scopeClaims: readonly string[],
+): Principal {
+  const claim = scopeClaims.find(
+    (name) => payload[name] !== undefined && payload[name] !== null,
+  );
+  const raw = claim === undefined ? undefined : payload[claim];
   const scopes = Array.isArray(raw)
     ? raw.filter((s): s is string => typeof s === 'string')
     : typeof raw === 'string'

@@ -4,14 +4,8 @@ import { AuthModule } from './auth.module';
 import { AuthSettings } from './auth.settings';
 import { Public, RequireScopes } from './scopes.decorator';
 
-const OFF: AuthSettings = {
-  AUTH_ISSUER: '',
-  AUTH_AUDIENCE: '',
-  AUTH_JWKS_URL: '',
-  AUTH_ALGORITHMS: 'RS256',
-  AUTH_CLOCK_TOLERANCE_S: 30,
-  AUTH_JWKS_COOLDOWN_MS: 30_000,
-};
+// The defaults: no issuer, auth off.
+const OFF = new AuthSettings();
 
 @Controller('things')
 class ThingsController {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AuthError } from './auth.errors';
-import { AuthSettings } from './auth.settings';
+import { AuthSettings, listSetting } from './auth.settings';
 import { Principal, principalFrom } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -31,9 +31,11 @@ export class TokenVerifier {
   private readonly logger = new Logger('Auth');
   private keySet?: Promise<KeySet>;
   private readonly algorithms: string[];
+  private readonly scopeClaims: string[];
 
   constructor(private readonly settings: AuthSettings) {
-    this.algorithms = settings.AUTH_ALGORITHMS.split(',').map((a) => a.trim());
+    this.algorithms = listSetting(settings.AUTH_ALGORITHMS);
+    this.scopeClaims = listSetting(settings.AUTH_SCOPE_CLAIMS);
   }
 
   /** @throws AuthError: invalid token (401), or keys unavailable (503). */
@@ -46,7 +48,7 @@ export class TokenVerifier {
         algorithms: this.algorithms,
         clockTolerance: this.settings.AUTH_CLOCK_TOLERANCE_S,
       });
-      return principalFrom(payload);
+      return principalFrom(payload, this.scopeClaims);
     } catch (error) {
       if (TOKEN_ERRORS.some((type) => error instanceof type))
         throw AuthError.invalidToken(realm);

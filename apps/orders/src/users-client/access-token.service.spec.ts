@@ -80,6 +80,25 @@ describe('AccessTokenService', () => {
     );
   });
 
+  it('names users as the resource (RFC 8707) when USERS_SERVICE_TOKEN_RESOURCE is set', async () => {
+    fetchMock.mockResolvedValueOnce(
+      Response.json({ access_token: 't', token_type: 'Bearer' }),
+    );
+    const withResource = new AccessTokenService(
+      Object.assign(new UsersClientSettings(), {
+        USERS_SERVICE_TOKEN_URL: 'https://id.example.com/token',
+        USERS_SERVICE_CLIENT_ID: 'orders',
+        USERS_SERVICE_CLIENT_SECRET: 'secret',
+        USERS_SERVICE_TOKEN_RESOURCE: 'https://users.example.com',
+      }),
+    );
+    await withResource.get(signal);
+    const [, init] = fetchMock.mock.calls[0];
+    expect((init!.body as URLSearchParams).toString()).toBe(
+      'grant_type=client_credentials&scope=users%3Aread&resource=https%3A%2F%2Fusers.example.com',
+    );
+  });
+
   it('forgets a token users refused, so the next call fetches another', async () => {
     fetchMock
       .mockResolvedValueOnce(

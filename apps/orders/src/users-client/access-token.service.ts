@@ -74,12 +74,14 @@ export class AccessTokenService {
       USERS_SERVICE_CLIENT_ID: id,
       USERS_SERVICE_CLIENT_SECRET: secret,
       USERS_SERVICE_TOKEN_AUDIENCE: audience,
+      USERS_SERVICE_TOKEN_RESOURCE: resource,
       USERS_SERVICE_TIMEOUT_MS: timeoutMs,
     } = this.config;
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
       scope: USERS_TOKEN_SCOPE,
       ...(audience && { audience }),
+      ...(resource && { resource }),
     });
     const started = Date.now();
     let response: Response;

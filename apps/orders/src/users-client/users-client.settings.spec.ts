@@ -70,4 +70,30 @@ describe('OrdersConfig', () => {
       expect(attempt).not.toThrow(/s3cret/);
     },
   );
+
+  it.each([
+    'https://users.example.com',
+    'https://id.example.com/api?v=2',
+    'urn:example:users',
+  ])('takes USERS_SERVICE_TOKEN_RESOURCE=%p: an absolute URI', (resource) => {
+    expect(
+      loadConfig(OrdersConfig, { USERS_SERVICE_TOKEN_RESOURCE: resource }),
+    ).toMatchObject({ USERS_SERVICE_TOKEN_RESOURCE: resource });
+  });
+
+  it.each([
+    'users',
+    '/users',
+    'https://users.example.com#api',
+    'https://users example',
+  ])(
+    'refuses USERS_SERVICE_TOKEN_RESOURCE=%p: RFC 8707 wants an absolute URI without a fragment',
+    (resource) => {
+      expect(() =>
+        loadConfig(OrdersConfig, { USERS_SERVICE_TOKEN_RESOURCE: resource }),
+      ).toThrow(
+        `USERS_SERVICE_TOKEN_RESOURCE=${JSON.stringify(resource)}: USERS_SERVICE_TOKEN_RESOURCE must be empty or an absolute URI without a fragment, like https://users.example.com`,
+      );
+    },
+  );
 });

@@ -103,4 +103,14 @@ export class UsersClientSettings {
   /** Sent as `audience` in the token request, for providers that need it (Auth0); else empty. */
   @IsString()
   USERS_SERVICE_TOKEN_AUDIENCE = '';
+
+  /**
+   * Sent as `resource` in the token request (RFC 8707), for providers that issue a token per
+   * resource; else empty. RFC 8707 §2 wants an absolute URI without a fragment.
+   */
+  @Matches(/^$|^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/, {
+    message:
+      '$property must be empty or an absolute URI without a fragment, like https://users.example.com',
+  })
+  USERS_SERVICE_TOKEN_RESOURCE = '';
 }

@@ -35,7 +35,17 @@ export async function answersByToken(
   const authorizations: Record<string, () => Promise<string | undefined>> = {
     'no token': async () => undefined,
     'another scheme': async () => 'Basic dXNlcjpwYXNz',
+    // A scheme that merely contains or starts like `Bearer` is another scheme.
+    'a scheme ending in Bearer': async () =>
+      `xBearer ${await idp.token(right)}`,
+    'a scheme starting with Bearer': async () =>
+      `Bearerx ${await idp.token(right)}`,
     'a malformed bearer header': async () => 'Bearer not a token',
+    // The whole header is one token68: a valid token inside more is not found and let in.
+    'a valid token, then junk': async () =>
+      `Bearer ${await idp.token(right)} trailing junk`,
+    'junk, then a valid token': async () =>
+      `Bearer junk Bearer ${await idp.token(right)}`,
     'a token that is not a JWT': async () => 'Bearer abc.def.ghi',
     'an expired token': async () =>
       `Bearer ${await idp.token({ ...right, expiresIn: -120 })}`,
@@ -66,9 +76,9 @@ export async function answersByToken(
     const response = await (route.body ? call.send(route.body()) : call);
     const challenge = response.headers['www-authenticate'] as
       string | undefined;
-    const token = header?.split(' ')[1];
-    if (token && token.length > 8 && response.text.includes(token))
-      throw new Error(`${name}: the body echoes the token`);
+    for (const token of header?.split(' ').slice(1) ?? [])
+      if (token.length > 8 && response.text.includes(token))
+        throw new Error(`${name}: the body echoes the token`);
     // A refusal carries a challenge; a route's own answer (a 404, say) is its status alone.
     answers[name] =
       response.status < 400 || challenge === undefined
@@ -87,7 +97,11 @@ export function expectedAnswersByToken(
   return {
     'no token': `401 Bearer realm="${realm}"`,
     'another scheme': `401 Bearer realm="${realm}"`,
+    'a scheme ending in Bearer': `401 Bearer realm="${realm}"`,
+    'a scheme starting with Bearer': `401 Bearer realm="${realm}"`,
     'a malformed bearer header': invalid,
+    'a valid token, then junk': invalid,
+    'junk, then a valid token': invalid,
     'a token that is not a JWT': invalid,
     'an expired token': invalid,
     'a token not yet valid': invalid,

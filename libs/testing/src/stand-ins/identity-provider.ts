@@ -23,6 +23,10 @@ interface SigningKey extends KeyPair {
   kid: string;
 }
 
+/** The algorithms it signs with, each with a key of its own in the key set. */
+export type SigningAlgorithm = 'RS256' | 'ES256';
+const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'ES256'];
+
 export interface TokenOptions {
   scope?: string;
   sub?: string;
@@ -34,6 +38,14 @@ export interface TokenOptions {
   notBefore?: number;
   /** Other claims, e.g. client_id or scp. */
   claims?: JWTPayload;
+  /** RS256 unless said. */
+  alg?: SigningAlgorithm;
+}
+
+/** What an endpoint answers instead of what an identity provider would. */
+export interface EndpointAnswer {
+  status: number;
+  body: unknown;
 }
 
 /** How the token endpoint answers this request; undefined: as an identity provider would. */
@@ -43,12 +55,17 @@ export type TokenEndpointFault = (
 ) => boolean;
 
 /**
- * A stand-in OpenID provider on loopback that really signs (RS256): discovery, a key set, and a
- * client-credentials token endpoint. Tests sign tokens with it, rotate its key, count what it is
- * asked, and make its token endpoint fail.
+ * A stand-in OpenID provider on loopback that really signs (RS256 and ES256): discovery, a key set,
+ * and a client-credentials token endpoint. Tests sign tokens with it, rotate its keys, count what it
+ * is asked, and make its endpoints fail or answer wrongly.
  */
 export class IdentityProvider {
+  discoveryRequests = 0;
   jwksRequests = 0;
+  /** Set: the discovery endpoint answers this (e.g. another issuer, no `jwks_uri`, a 500). */
+  discoveryAnswer?: EndpointAnswer;
+  /** Set: the key set endpoint answers this. */
+  jwksAnswer?: EndpointAnswer;
   /** The form of each token request, with the client that authenticated. */
   readonly tokenRequests: { clientId: string; form: URLSearchParams }[] = [];
   /** Lifetime of the tokens the token endpoint issues. */
@@ -56,15 +73,27 @@ export class IdentityProvider {
   tokenEndpointFault?: TokenEndpointFault;
   /** How long the token endpoint takes to answer. */
   tokenDelayMs = 0;
-  private key!: SigningKey;
+  private keys!: Record<SigningAlgorithm, SigningKey>;
   private readonly clients = new Map<string, string>();
+
+  readonly issuer: string;
+  /** Its endpoints' path prefix: the issuer's path without a trailing slash. */
+  private readonly path: string;
 
   private constructor(
     private readonly server: Server,
-    readonly issuer: string,
-  ) {}
+    private readonly origin: string,
+    issuerPath: string,
+  ) {
+    this.issuer = `${origin}${issuerPath}`;
+    this.path = issuerPath.replace(/\/$/, '');
+  }
 
-  static async start(): Promise<IdentityProvider> {
+  /**
+   * @param issuerPath the issuer's path after its origin: empty (`http://127.0.0.1:<port>`), or
+   *   e.g. `/` for an issuer with a trailing slash, as Auth0's, or `/realms/shop` as Keycloak's.
+   */
+  static async start(issuerPath = ''): Promise<IdentityProvider> {
     let provider: IdentityProvider | undefined;
     const server = createServer((request, response) => {
       provider!.handle(request, response).catch((error: unknown) => {
@@ -75,17 +104,36 @@ export class IdentityProvider {
       server.listen(0, '127.0.0.1', resolve),
     );
     const { port } = server.address() as AddressInfo;
-    provider = new IdentityProvider(server, `http://127.0.0.1:${port}`);
+    provider = new IdentityProvider(
+      server,
+      `http://127.0.0.1:${port}`,
+      issuerPath,
+    );
     await provider.rotateKey();
     return provider;
   }
 
+  get discoveryUrl(): string {
+    return `${this.origin}${this.path}/.well-known/openid-configuration`;
+  }
+
   get jwksUrl(): string {
-    return `${this.issuer}/jwks`;
+    return `${this.origin}${this.path}/jwks`;
   }
 
   get tokenUrl(): string {
-    return `${this.issuer}/token`;
+    return `${this.origin}${this.path}/token`;
+  }
+
+  /** Its OpenID discovery document, as it serves it unless told otherwise. */
+  discoveryDocument(): Record<string, unknown> {
+    return {
+      issuer: this.issuer,
+      jwks_uri: this.jwksUrl,
+      token_endpoint: this.tokenUrl,
+      grant_types_supported: ['client_credentials'],
+      id_token_signing_alg_values_supported: SIGNING_ALGORITHMS,
+    };
   }
 
   /** A client that may use the client credentials grant. */
@@ -104,22 +152,33 @@ export class IdentityProvider {
     };
   }
 
-  /** A new signing key with a new `kid`; the key set from now on holds only it. */
+  /** New signing keys with new `kid`s; the key set from now on holds only them. */
   async rotateKey(): Promise<void> {
-    this.key = {
-      ...(await generateKeyPair('RS256', { extractable: true })),
-      kid: randomUUID(),
-    };
+    const keys = await Promise.all(
+      SIGNING_ALGORITHMS.map(async (alg) => [
+        alg,
+        {
+          ...(await generateKeyPair(alg, { extractable: true })),
+          kid: randomUUID(),
+        },
+      ]),
+    );
+    this.keys = Object.fromEntries(keys) as Record<
+      SigningAlgorithm,
+      SigningKey
+    >;
   }
 
-  /** An access token signed with the current key. */
+  /** An access token signed with the current key of its algorithm. */
   async token(options: TokenOptions = {}): Promise<string> {
+    const alg = options.alg ?? 'RS256';
+    const key = this.keys[alg];
     const now = Math.floor(Date.now() / 1000);
     const jwt = new SignJWT({
       ...(options.scope !== undefined && { scope: options.scope }),
       ...options.claims,
     })
-      .setProtectedHeader({ alg: 'RS256', kid: this.key.kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(options.iss ?? this.issuer)
       .setAudience(options.aud ?? 'users')
       .setSubject(options.sub ?? 'user-1')
@@ -128,7 +187,7 @@ export class IdentityProvider {
       .setExpirationTime(now + (options.expiresIn ?? 300));
     if (options.notBefore !== undefined)
       jwt.setNotBefore(now + options.notBefore);
-    return jwt.sign(this.key.privateKey);
+    return jwt.sign(key.privateKey);
   }
 
   /** The same claims, unsigned (`alg: none`), as an attacker would send them. */
@@ -147,13 +206,13 @@ export class IdentityProvider {
   async publicKeyHmacToken(options: TokenOptions = {}): Promise<string> {
     const [, payload] = (await this.token(options)).split('.');
     const secret = new TextEncoder().encode(
-      await exportSPKI(this.key.publicKey),
+      await exportSPKI(this.keys.RS256.publicKey),
     );
     const claims = JSON.parse(
       new TextDecoder().decode(base64url.decode(payload)),
     ) as JWTPayload;
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: this.key.kid })
+      .setProtectedHeader({ alg: 'HS256', kid: this.keys.RS256.kid })
       .sign(secret);
   }
 
@@ -170,22 +229,30 @@ export class IdentityProvider {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    if (request.url === '/.well-known/openid-configuration')
-      return json(200, {
-        issuer: this.issuer,
-        jwks_uri: this.jwksUrl,
-        token_endpoint: this.tokenUrl,
-        grant_types_supported: ['client_credentials'],
-        id_token_signing_alg_values_supported: ['RS256'],
-      });
-    if (request.url === '/jwks') {
-      this.jwksRequests += 1;
-      const jwk: JWK = await exportJWK(this.key.publicKey);
-      return json(200, {
-        keys: [{ ...jwk, kid: this.key.kid, alg: 'RS256', use: 'sig' }],
-      });
+    // Exactly its own paths: a verifier that builds a URL wrongly (`//.well-known`) gets a 404.
+    if (request.url === `${this.path}/.well-known/openid-configuration`) {
+      this.discoveryRequests += 1;
+      const { status, body } = this.discoveryAnswer ?? {
+        status: 200,
+        body: this.discoveryDocument(),
+      };
+      return json(status, body);
     }
-    if (request.url === '/token' && request.method === 'POST') {
+    if (request.url === `${this.path}/jwks`) {
+      this.jwksRequests += 1;
+      if (this.jwksAnswer)
+        return json(this.jwksAnswer.status, this.jwksAnswer.body);
+      const keys: JWK[] = await Promise.all(
+        SIGNING_ALGORITHMS.map(async (alg) => ({
+          ...(await exportJWK(this.keys[alg].publicKey)),
+          kid: this.keys[alg].kid,
+          alg,
+          use: 'sig',
+        })),
+      );
+      return json(200, { keys });
+    }
+    if (request.url === `${this.path}/token` && request.method === 'POST') {
       let body = '';
       for await (const chunk of request) body += String(chunk);
       const form = new URLSearchParams(body);
@@ -207,7 +274,8 @@ export class IdentityProvider {
         access_token: await this.token({
           scope: form.get('scope') ?? '',
           sub: clientId,
-          aud: form.get('audience') ?? 'users',
+          // RFC 8707: a resource indicator names the audience, as providers that support it do.
+          aud: form.get('audience') ?? form.get('resource') ?? 'users',
           expiresIn: this.tokenLifetimeS,
           claims: { client_id: clientId },
         }),
