@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
+  asPrometheusGetsIt,
+  dashboard,
+  dashboardCharts as charts,
+  dashboardTargets as targets,
   declaredMetricNames,
   metricNames,
   promtool,
@@ -24,42 +28,9 @@ import {
  * tests prove what can be proved without it, that every query parses and reads only metrics that
  * exist, so that a Prometheus with data (the Prometheus e2e) only has to show they return some.
  */
-const DASHBOARD = 'deploy/grafana/dashboards/users-orders.json';
-
-interface Target {
-  expr: string;
-  datasource: { type: string; uid: string };
-  refId: string;
-}
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  description?: string;
-  datasource?: { type: string; uid: string };
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: Target[];
-}
-const dashboard = JSON.parse(read(DASHBOARD)) as {
-  uid: string;
-  schemaVersion: number;
-  templating: { list: { type: string; name: string; query: string }[] };
-  panels: Panel[];
-};
-const charts = dashboard.panels.filter((panel) => panel.type !== 'row');
-const targets = charts.flatMap((panel) =>
-  (panel.targets ?? []).map((target) => ({ panel: panel.title, ...target })),
-);
 
 /** Prometheus' own series about every target. */
 const FROM_PROMETHEUS = ['up'];
-
-/** A query as Prometheus gets it from Grafana: its interval variables replaced by durations. */
-const asPrometheusGetsIt = (expr: string) =>
-  expr
-    .replaceAll('$__rate_interval', '1m')
-    .replaceAll('$__interval', '15s')
-    .replaceAll('$__range', '1h');
 
 describe('the Grafana dashboard', () => {
   it('is a dashboard of schema 39 whose panels all read the Prometheus data source chosen in its variable', () => {

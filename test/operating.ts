@@ -105,3 +105,44 @@ export function declaredMetricNames(text: string): string[] {
   }
   return names;
 }
+
+export const DASHBOARD = 'deploy/grafana/dashboards/users-orders.json';
+
+export interface DashboardTarget {
+  expr: string;
+  datasource: { type: string; uid: string };
+  refId: string;
+}
+export interface DashboardPanel {
+  id: number;
+  type: string;
+  title: string;
+  description?: string;
+  datasource?: { type: string; uid: string };
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: DashboardTarget[];
+}
+export const dashboard = JSON.parse(read(DASHBOARD)) as {
+  uid: string;
+  schemaVersion: number;
+  templating: { list: { type: string; name: string; query: string }[] };
+  panels: DashboardPanel[];
+};
+/** The panels that show something: all but the rows. */
+export const dashboardCharts = dashboard.panels.filter(
+  (panel) => panel.type !== 'row',
+);
+/** Every query of the dashboard, with the title of its panel. */
+export const dashboardTargets = dashboardCharts.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ panel: panel.title, ...target })),
+);
+
+/**
+ * A query as Prometheus gets it from Grafana: its interval variables replaced by durations. The
+ * data source is a variable too, but of the panel, not of the query.
+ */
+export const asPrometheusGetsIt = (expr: string) =>
+  expr
+    .replaceAll('$__rate_interval', '1m')
+    .replaceAll('$__interval', '15s')
+    .replaceAll('$__range', '1h');
