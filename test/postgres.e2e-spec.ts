@@ -208,6 +208,60 @@ describe('both built apps on PostgreSQL', () => {
     });
   });
 
+  it('lets exactly one of two PATCHes with the same If-Match win, sent to two replicas at once; erasures stay erased on both', async () => {
+    await startUsers();
+    const first = users;
+    const secondPort = await freePort();
+    const second = await startBuiltApp('users', secondPort, {
+      USERS_PORT: String(secondPort),
+      DATABASE_URL: usersDb.url,
+    });
+    try {
+      await waitUntilReady(second.url);
+      const tag = (await fetch(`${first.url}/users/1`)).headers.get('etag')!;
+      for (let round = 0; round < 5; round++) {
+        const seen = (await fetch(`${first.url}/users/1`)).headers.get('etag')!;
+        const answers = await Promise.all(
+          [first, second].map((replica, i) =>
+            fetch(`${replica.url}/users/1`, {
+              method: 'PATCH',
+              headers: {
+                'content-type': 'application/merge-patch+json',
+                'if-match': seen,
+              },
+              body: JSON.stringify({ name: `Round ${round} replica ${i}` }),
+            }).then((response) => response.status),
+          ),
+        );
+        expect(answers.sort()).toEqual([200, 412]);
+      }
+      expect(
+        (await fetch(`${second.url}/users/1`)).headers.get('etag'),
+      ).not.toBe(tag);
+      await expect(
+        queryTestDatabase(
+          usersDb.url,
+          'select version from users where id = 1',
+        ),
+      ).resolves.toEqual([{ version: 6 }]);
+      // Erased on one replica: gone on the other, and the id is not handed out again.
+      expect(
+        (await fetch(`${first.url}/users/2`, { method: 'DELETE' })).status,
+      ).toBe(204);
+      expect((await fetch(`${second.url}/users/2`)).status).toBe(404);
+      await expect(
+        queryTestDatabase(usersDb.url, 'select * from users where id = 2'),
+      ).resolves.toEqual([]);
+      const created = await json(`${second.url}/users`, {
+        name: 'Bob',
+        email: 'bob@example.com',
+      });
+      expect(created.text).toBe('{"user_id":3}');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('finishes the requests in flight on SIGTERM, then closes its pool and exits 0', async () => {
     await startUsers({
       SHUTDOWN_DRAIN_MS: '200',
@@ -261,7 +315,7 @@ describe('both built apps on PostgreSQL', () => {
     const first = migrate();
     expect(first.status).toBe(0);
     expect(first.stdout).toBe(
-      'users: applied 0001-create-users, 0002-seed-users, 0003-create-idempotency-keys\n',
+      'users: applied 0001-create-users, 0002-seed-users, 0003-create-idempotency-keys, 0004-add-user-versions\n',
     );
     expect(migrate().stdout).toBe('users: up to date\n');
 

@@ -1,12 +1,14 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common';
 import { RequireScopes } from '@app/auth';
 import { Idempotent } from '@app/idempotency';
 import {
+  annotateRequestLog,
   ApiCommonProblems,
   ApiIdParam,
   ApiProblems,
   IdParam,
 } from '@app/platform';
+import type { Response } from 'express';
 import {
   CreateOrderDto,
   ListOrdersQueryDto,
@@ -39,17 +41,37 @@ export class OrdersController {
   @RequireScopes('orders:read')
   @ApiOperation({
     summary: 'Get an order with its user',
-    description: 'The user is fetched from the users service on every request.',
+    description:
+      'The user is asked of the users service on every request (revalidating the copy orders holds). When users cannot be asked, the last copy it confirmed within USERS_STALE_IF_ERROR_S stands in, and Cache-Status says so; past that, the 502/503/504 below.',
   })
   @ApiIdParam('The order id')
-  @ApiOkResponse({ type: OrderDto })
+  @ApiOkResponse({
+    type: OrderDto,
+    headers: {
+      'Cache-Status': {
+        description:
+          'RFC 9211, only when `user` is a copy users could not confirm now: `orders; hit; ttl=-<seconds since users confirmed it>; detail=stale-if-error`',
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiProblems({
     400: 'The id is not a positive integer',
     404: 'No order has this id',
     ...USERS_SERVICE_PROBLEMS,
   })
-  async get(@IdParam() id: number): Promise<OrderDto> {
-    const { order, user } = await this.orders.get(id);
+  async get(
+    @IdParam() id: number,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<OrderDto> {
+    const { order, user, copy } = await this.orders.get(id);
+    if (copy) {
+      response.setHeader(
+        'Cache-Status',
+        `orders; hit; ttl=-${copy.ageS}; detail=stale-if-error`,
+      );
+      annotateRequestLog({ user_copy_age_s: copy.ageS });
+    }
     return { user_id: order.userId, product: order.product, user };
   }
 

@@ -12,31 +12,36 @@ describe('OrdersService', () => {
   let service: OrdersService;
   let repository: InMemoryOrdersRepository;
   const findUser = jest.fn();
+  const findUserOrCopy = jest.fn();
 
   beforeEach(async () => {
     findUser.mockReset();
+    findUserOrCopy.mockReset();
     const moduleRef = await Test.createTestingModule({
       providers: [
         OrdersService,
         { provide: ORDERS_REPOSITORY, useClass: InMemoryOrdersRepository },
-        { provide: UsersClient, useValue: { findUser } },
+        { provide: UsersClient, useValue: { findUser, findUserOrCopy } },
       ],
     }).compile();
     service = moduleRef.get(OrdersService);
     repository = moduleRef.get(ORDERS_REPOSITORY);
   });
 
-  it('gets an order with its user from the users client', async () => {
-    findUser.mockResolvedValue(ALICE);
+  it('gets an order with its user from the users client, or the copy standing in', async () => {
+    findUserOrCopy.mockResolvedValue({ user: ALICE });
     await expect(service.get(1)).resolves.toEqual({
       order: { id: 1, userId: 1, product: 'Laptop' },
       user: ALICE,
     });
-    expect(findUser).toHaveBeenCalledWith(1);
+    expect(findUserOrCopy).toHaveBeenCalledWith(1);
+    const copy = { ageS: 12, because: 'down' };
+    findUserOrCopy.mockResolvedValue({ user: ALICE, copy });
+    await expect(service.get(1)).resolves.toMatchObject({ copy });
   });
 
   it('gets an order with a null user when the users app has forgotten them', async () => {
-    findUser.mockResolvedValue(null);
+    findUserOrCopy.mockResolvedValue({ user: null });
     await expect(service.get(2)).resolves.toMatchObject({ user: null });
   });
 
@@ -46,10 +51,10 @@ describe('OrdersService', () => {
       status: 404,
       detail: 'Order 99 not found',
     });
-    expect(findUser).not.toHaveBeenCalled();
+    expect(findUserOrCopy).not.toHaveBeenCalled();
   });
 
-  it('stores an order once its user is confirmed', async () => {
+  it('stores an order once its user is confirmed, never on a copy', async () => {
     findUser.mockResolvedValue(ALICE);
     await expect(
       service.create({ user_id: 1, product: 'Tablet' }),
@@ -86,5 +91,12 @@ describe('OrdersService', () => {
     await expect(
       repository.list({ limit: 50, offset: 0 }),
     ).resolves.toMatchObject({ total: 2 });
+  });
+
+  it('asks users itself when creating an order, never taking a copy', async () => {
+    findUser.mockResolvedValue(ALICE);
+    await service.create({ user_id: 1, product: 'Tablet' });
+    expect(findUser).toHaveBeenCalledWith(1);
+    expect(findUserOrCopy).not.toHaveBeenCalled();
   });
 });

@@ -3,9 +3,8 @@ import {
   type CreateOrderDto,
   type Page,
   ProblemException,
-  type UserDto,
 } from '@app/contracts';
-import { UsersClient } from '../users-client/users.client';
+import { UserLookup, UsersClient } from '../users-client/users.client';
 import {
   Order,
   OrderListQuery,
@@ -21,16 +20,16 @@ export class OrdersService {
   ) {}
 
   /**
-   * The order with its user as the users app knows them now: null when the users app has
-   * forgotten them (it keeps users in memory), which is not this order's fault.
+   * The order with its user as the users app knows them now: null when the users app does not
+   * know them (any more: erased, or forgotten by an in-memory users app), which is not this
+   * order's fault. When users cannot be asked, the last copy it confirmed may stand in, and says so.
    */
-  async get(id: number): Promise<{ order: Order; user: UserDto | null }> {
+  async get(id: number): Promise<{ order: Order } & UserLookup> {
     const order = await this.orders.findById(id);
     if (!order) {
       throw new ProblemException(HttpStatus.NOT_FOUND, `Order ${id} not found`);
     }
-    const user = await this.usersClient.findUser(order.userId);
-    return { order, user };
+    return { order, ...(await this.usersClient.findUserOrCopy(order.userId)) };
   }
 
   /** Stores the order only once the users app has confirmed that its user exists. */

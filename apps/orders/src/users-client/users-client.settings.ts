@@ -87,6 +87,26 @@ export class UsersClientSettings {
   USERS_SERVICE_MAX_CONCURRENCY = 50;
 
   /**
+   * Copies of users kept to revalidate (If-None-Match) and to fall back on, at most this many,
+   * the least recently used forgotten first; 0 keeps none.
+   */
+  @EnvInt()
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  USERS_CACHE_MAX_ENTRIES = 10_000;
+
+  /**
+   * When a call to users fails, GET /orders/:id may show the last copy users confirmed, if it did
+   * so at most this many seconds ago; 0 never shows a copy users did not just confirm.
+   */
+  @EnvInt()
+  @Max(86_400)
+  @Min(0)
+  @IsInt()
+  USERS_STALE_IF_ERROR_S = 60;
+
+  /**
    * The identity provider's token endpoint, where orders gets its own access token for users
    * (client credentials grant); empty: calls to users carry no token.
    */

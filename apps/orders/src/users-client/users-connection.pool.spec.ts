@@ -10,6 +10,7 @@ import axios, { AxiosError, AxiosHeaders, isAxiosError, isCancel } from 'axios';
 import { OrdersConfig } from '../orders.config';
 import { isConnectionError } from './users-call.policy';
 import { UsersConnectionPool } from './users-connection.pool';
+import { UsersCache } from './users.cache';
 
 /** axios over the users connections, as HttpService has it, against a real loopback server. */
 describe('UsersConnectionPool (undici under axios)', () => {
@@ -23,9 +24,8 @@ describe('UsersConnectionPool (undici under axios)', () => {
   });
 
   function client(usersUrl: string) {
-    connections = new UsersConnectionPool(
-      testConfig(OrdersConfig, { USERS_SERVICE_URL: usersUrl }),
-    );
+    const settings = testConfig(OrdersConfig, { USERS_SERVICE_URL: usersUrl });
+    connections = new UsersConnectionPool(settings, new UsersCache(settings));
     return axios.create({ baseURL: usersUrl, adapter: connections.adapter });
   }
 

@@ -8,8 +8,9 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { STATUS_CODES } from 'node:http';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { UsersClientSettings } from './users-client.settings';
+import { BEARER, UsersCache } from './users.cache';
 
 /**
  * The response headers the users client may read. axios normalizes every header of every response
@@ -28,25 +29,41 @@ const HEADERS_READ = ['content-type', 'retry-after', 'www-authenticate'];
 @Injectable()
 export class UsersConnectionPool implements OnApplicationShutdown {
   private readonly pool: Pool;
+  /** The pool with orders' copies of users in front of it (see UsersCache). */
+  private readonly dispatcher: Dispatcher;
   private readonly pathPrefix: string;
 
-  constructor(config: UsersClientSettings) {
+  constructor(config: UsersClientSettings, cache: UsersCache) {
     const base = new URL(config.USERS_SERVICE_URL);
     this.pool = new Pool(base.origin);
+    this.dispatcher = this.pool.compose(cache.interceptors());
     this.pathPrefix = base.pathname.replace(/\/$/, '');
   }
 
+  /** The path a request for `path` goes to on the users service. */
+  pathOf(path: string): string {
+    return this.pathPrefix + path;
+  }
+
   readonly adapter: AxiosAdapter = async (config) => {
-    let answer: Awaited<ReturnType<Pool['request']>>;
+    let answer: Dispatcher.ResponseData;
     let data: string;
+    const { authorization, ...sent } = config.headers.toJSON() as Record<
+      string,
+      string
+    >;
+    // Orders' token rides past the cache, to be put on the wire below it (see UsersCache).
+    const request: Dispatcher.RequestOptions = {
+      method: (config.method ?? 'get').toUpperCase() as 'GET',
+      path: this.pathOf(config.url ?? ''),
+      headers: sent,
+      body: config.data as string | undefined,
+      signal: config.signal as AbortSignal | undefined,
+    };
+    if (authorization !== undefined)
+      Object.assign(request, { [BEARER]: authorization });
     try {
-      answer = await this.pool.request({
-        method: (config.method ?? 'get').toUpperCase() as 'GET',
-        path: this.pathPrefix + (config.url ?? ''),
-        headers: config.headers.toJSON() as Record<string, string>,
-        body: config.data as string | undefined,
-        signal: config.signal as AbortSignal | undefined,
-      });
+      answer = await this.dispatcher.request(request);
       data = await answer.body.text();
     } catch (error) {
       throw failure(error, config);

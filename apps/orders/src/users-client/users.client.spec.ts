@@ -9,6 +9,8 @@ import { Observable, of, throwError } from 'rxjs';
 import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
 import { UsersClientSettings } from './users-client.settings';
+import { UsersConnectionPool } from './users-connection.pool';
+import { UsersCache } from './users.cache';
 import { UsersClient } from './users.client';
 import { AccessTokenService } from './access-token.service';
 
@@ -37,6 +39,12 @@ describe('UsersClient', () => {
         },
         { provide: METRICS_REGISTRY, useValue: registry },
         AccessTokenService,
+        // No copies: these calls are answered by the stubbed HttpService, not over the pool.
+        { provide: UsersCache, useValue: { confirmedCopy: () => undefined } },
+        {
+          provide: UsersConnectionPool,
+          useValue: { pathOf: (p: string) => p },
+        },
       ],
     }).compile();
     return moduleRef.get(UsersClient);

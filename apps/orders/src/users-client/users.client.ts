@@ -30,6 +30,8 @@ import {
   isConnectionError,
   UsersServerError,
 } from './users-call.policy';
+import { UsersConnectionPool } from './users-connection.pool';
+import { UsersCache } from './users.cache';
 
 export type UsersCallOutcome =
   | 'ok'
@@ -37,7 +39,20 @@ export type UsersCallOutcome =
   | 'timeout'
   | 'unavailable'
   | 'bad_gateway'
-  | 'token_unavailable';
+  | 'token_unavailable'
+  | 'stale';
+
+/** A user as users answered now, or, with `copy`, as it last confirmed them. */
+export interface UserLookup {
+  user: UserDto | null;
+  /** Set when users could not be asked and its last confirmed copy stands in. */
+  copy?: {
+    /** Seconds since users confirmed it. */
+    ageS: number;
+    /** Why users was not asked: the problem the call would have answered. */
+    because: string;
+  };
+}
 
 const OUTCOME_BY_STATUS: Record<number, UsersCallOutcome> = {
   [HttpStatus.GATEWAY_TIMEOUT]: 'timeout',
@@ -86,6 +101,8 @@ export class UsersClient {
     private readonly config: UsersClientSettings,
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly token: AccessTokenService,
+    private readonly cache: UsersCache,
+    private readonly connections: UsersConnectionPool,
   ) {
     this.calls = new Histogram({
       name: 'users_client_request_duration_seconds',
@@ -128,14 +145,38 @@ export class UsersClient {
     return CIRCUIT_STATE_NAMES[this.breaker.state];
   }
 
-  /** The user, or null when the users app does not know them. */
+  /**
+   * The user as users knows them now, or null when users does not know them (any more): what a
+   * decision must rest on, such as storing an order. Never a copy users did not just confirm.
+   */
   async findUser(id: number): Promise<UserDto | null> {
+    return (await this.lookUp(id, false)).user;
+  }
+
+  /**
+   * The user as users knows them now, or, when users cannot be asked (unreachable, failing, too
+   * slow, its circuit open, too many calls in flight), the last copy users confirmed, if it did
+   * within USERS_STALE_IF_ERROR_S: for showing a user, never for deciding on one.
+   */
+  findUserOrCopy(id: number): Promise<UserLookup> {
+    return this.lookUp(id, true);
+  }
+
+  private async lookUp(
+    id: number,
+    copyOnFailure: boolean,
+  ): Promise<UserLookup> {
     const stop = this.calls.startTimer();
     try {
       const user = await this.fetchUser(id);
       stop({ outcome: user ? 'ok' : 'not_found' });
-      return user;
+      return { user };
     } catch (error) {
+      const copy = copyOnFailure ? this.confirmedCopy(id, error) : undefined;
+      if (copy) {
+        stop({ outcome: 'stale' });
+        return copy;
+      }
       const status = error instanceof ProblemException ? error.getStatus() : 0;
       stop({
         outcome:
@@ -145,6 +186,26 @@ export class UsersClient {
       });
       throw error;
     }
+  }
+
+  /** The copy users last confirmed of the user, within the stale window, for a failed call. */
+  private confirmedCopy(id: number, failure: unknown): UserLookup | undefined {
+    if (!(failure instanceof ProblemException)) return undefined;
+    const copy = this.cache.confirmedCopy(
+      this.connections.pathOf(`/users/${id}`),
+    );
+    if (!copy) return undefined;
+    let user: UserDto;
+    try {
+      user = this.parseUser(copy.body, id);
+    } catch {
+      return undefined;
+    }
+    const ageS = Math.round(copy.confirmedMsAgo / 1000);
+    this.logger.warn(
+      `Showing user ${id} as users confirmed it ${ageS} s ago: ${failure.problem.detail}`,
+    );
+    return { user, copy: { ageS, because: failure.problem.detail } };
   }
 
   /**

@@ -2,7 +2,7 @@ import { principalOf } from '@app/auth';
 import type { NextFunction, Request, Response } from 'express';
 import { createRequire } from 'node:module';
 import pino, { type Level, type Logger } from 'pino';
-import { currentLogFields } from './request-context';
+import { currentContext, currentLogFields } from './request-context';
 import type { PlatformSettings } from '../config/platform.settings';
 import { isOperationsRoute, routeOf } from '../http/routes';
 
@@ -71,7 +71,7 @@ export function createHttpLogger(
     const started = Date.now();
     // Taken now, inside the request's context: the line is written when the response is done,
     // which may run outside it.
-    const fields = currentLogFields();
+    const context = currentContext();
     response.once('close', () => {
       const route = routeOf(request);
       const failed = response.statusCode >= 500;
@@ -86,7 +86,8 @@ export function createHttpLogger(
       const principal = principalOf(request);
       logger[level](
         {
-          ...fields,
+          ...context?.logFields,
+          ...context?.annotations,
           // Who, as the verified token says; never the token.
           ...(principal?.sub !== undefined && { sub: principal.sub }),
           ...(principal?.clientId !== undefined && {

@@ -16,12 +16,14 @@ export interface LogFields {
 interface RequestContext {
   requestId: string;
   logFields: LogFields;
+  /** What the request's handling adds to its log line (see annotateRequestLog). */
+  annotations?: Record<string, unknown>;
 }
 
 // Kept in the request's OpenTelemetry context, beside its trace: one async context per request.
 const REQUEST_CONTEXT = createContextKey('users-orders request context');
 
-function currentContext(): RequestContext | undefined {
+export function currentContext(): RequestContext | undefined {
   return context.active().getValue(REQUEST_CONTEXT) as
     RequestContext | undefined;
 }
@@ -41,6 +43,15 @@ export function currentRequestId(): string | undefined {
 /** The request's id and trace ids, for its log lines; undefined outside a request. */
 export function currentLogFields(): LogFields | undefined {
   return currentContext()?.logFields;
+}
+
+/**
+ * Adds fields to the request's log line, such as how orders answered without asking users: the
+ * line is written when the response is done, with whatever its handling added by then.
+ */
+export function annotateRequestLog(fields: Record<string, unknown>): void {
+  const current = currentContext();
+  if (current) current.annotations = { ...current.annotations, ...fields };
 }
 
 /** The id the request got (see requestContextMiddleware). */
