@@ -233,7 +233,7 @@ describe('both built apps on PostgreSQL', () => {
             }).then((response) => response.status),
           ),
         );
-        expect(answers.sort()).toEqual([200, 412]);
+        expect(answers.sort((a, b) => a - b)).toEqual([200, 412]);
       }
       expect(
         (await fetch(`${second.url}/users/1`)).headers.get('etag'),
