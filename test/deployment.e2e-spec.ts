@@ -335,6 +335,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
     it('runs the app image on the app port', () => {
       expect(container.image).toMatch(new RegExp(`/${name}:`));
+      // The image compose.yaml builds from the app's target, and npm run test:image runs.
+      const composed = parse(read('compose.yaml')) as {
+        services: Record<string, { image: string; build: { target: string } }>;
+      };
+      expect(composed.services[name]).toMatchObject({
+        image: container.image,
+        build: { target: name },
+      });
       expect(container.ports).toEqual([
         { name: 'http', containerPort: APPS[name].port },
       ]);
