@@ -573,7 +573,8 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
         throw new Error(`deploy/k8s/${file} has no Deployment of an app`);
       const port = await freePort();
       published[app] = `http://127.0.0.1:${port}`;
-      // The pods reach the host's loopback, where the cluster listens, at 10.0.2.2.
+      // The pods reach the host's loopback, where the cluster listens, at 10.0.2.2
+      // (slirp4netns:allow_host_loopback=true).
       const url = new URL(cluster.url);
       url.hostname = '10.0.2.2';
       url.pathname = `/k8s_${app}`;
