@@ -645,7 +645,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
     });
   });
 
-  it('runs the containers as the manifests say: ConfigMap and Secret env, uid 1000, read-only root, memory limit', async () => {
+  it('runs the containers as the manifests say: ConfigMap and Secret env, uid 1000, read-only root, limits', async () => {
     for (const app of APPS) {
       const name = appContainer[app];
       const { Config, HostConfig } = await inspect('container', name);
@@ -661,7 +661,9 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
       );
       expect(await processUids(name)).toEqual([1000, 1000, 1000, 1000]);
       expect(HostConfig.ReadonlyRootfs).toBe(true);
+      // limits: memory 256Mi, cpu 500m
       expect(HostConfig.Memory).toBe(256 * 1024 * 1024);
+      expect(HostConfig.CpuQuota / HostConfig.CpuPeriod).toBe(0.5);
       const { body } = await get(`${published[app]}/health/ready`);
       expect(JSON.parse(body)).toMatchObject({
         details: { database: { status: 'up' } },
