@@ -51,6 +51,7 @@ const { OPTIONAL } = require('../../rspack.config.js') as {
  * npm run test:image: the Dockerfile built with podman on a stand-in base, and both images run
  * the ways the project promises: as containers (in memory, then on PostgreSQL), and as
  * `podman kube play` of deploy/k8s. Everything made here is removed at the end, but the base.
+ * One run at a time on a machine: the images carry the manifests' names, the pods podman's.
  */
 jest.setTimeout(120_000);
 
@@ -100,6 +101,7 @@ async function runContainer(
 ): Promise<Container> {
   const port = await freePort();
   const name = `users-orders-image-test-${phase}-${app}`;
+  // A run that was killed may have left it behind.
   await podman(['rm', '--force', '--time', '0', name]);
   const portVar = app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT';
   madeContainers.add(name);
