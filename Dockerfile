@@ -2,34 +2,45 @@
 # One Dockerfile for both services; pick one with --target:
 #   docker build --target users  -t users-orders/users:0.1.0 .
 #   docker build --target orders -t users-orders/orders:0.1.0 .
+# With podman, add --format docker: the default OCI format drops the HEALTHCHECK.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build both apps with the full toolchain.
+# Both apps built as `npm run build` builds them outside an image: same sources, same rspack
+# configuration, same Node check first (test/image/build-stage.e2e-spec.ts proves the bundles are
+# identical, and names any file the build reads that this stage lacks).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
-COPY nest-cli.json tsconfig.json ./
+COPY nest-cli.json tsconfig.json rspack.config.js ./
+COPY scripts ./scripts
 COPY apps ./apps
 COPY libs ./libs
 RUN npm run build
 
-# Production dependencies only: the bundles keep node_modules packages external.
-FROM ${NODE_IMAGE} AS prod-deps
+# The bundles carry their dependencies. What they still load from node_modules at run time (the
+# packages rspack.config.js leaves external, and the few that bundled code requires itself) and
+# what those load in turn stay; every other package, and the files Node never reads, go.
+FROM ${NODE_IMAGE} AS runtime-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY rspack.config.js ./
+COPY scripts/runtime-deps.cjs ./scripts/
+COPY --from=build /app/dist ./dist
+RUN node scripts/runtime-deps.cjs prune
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
-COPY --chown=node:node package.json ./
+# The code stays root's: the app's own user can read it, not change it.
+COPY --from=runtime-deps /app/node_modules ./node_modules
+COPY package.json ./
 # The image's own unprivileged user, not root.
 USER node
 
 FROM runtime AS users
-COPY --from=build --chown=node:node /app/dist/apps/users ./dist/apps/users
+COPY --from=build /app/dist/apps/users ./dist/apps/users
 ENV USERS_PORT=5001
 EXPOSE 5001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
@@ -37,7 +48,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 CMD ["node", "dist/apps/users/main.js"]
 
 FROM runtime AS orders
-COPY --from=build --chown=node:node /app/dist/apps/orders ./dist/apps/orders
+COPY --from=build /app/dist/apps/orders ./dist/apps/orders
 ENV ORDERS_PORT=5002
 EXPOSE 5002
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

@@ -69,3 +69,5 @@ module.exports = (defaults, rspack) => ({
 
 // For the deployment tests: what the bundles may require that is not a production dependency.
 module.exports.OPTIONAL = OPTIONAL;
+// For the runtime image (scripts/runtime-deps.cjs): what it must keep of node_modules.
+module.exports.RUNTIME = RUNTIME;

@@ -17,11 +17,20 @@ import { serviceDefinitions } from './service-definitions';
 // The packages the bundles may look for without their being installed (see rspack.config.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { OPTIONAL } = require('../rspack.config.js') as { OPTIONAL: string[] };
+// What the runtime image keeps of node_modules (the Dockerfile's runtime-deps stage).
+const runtimePackages =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (
+    require('../scripts/runtime-deps.cjs') as {
+      runtimePackages(dir: string): Set<string>;
+    }
+  ).runtimePackages(join(__dirname, '..'));
 
 /**
- * No Docker engine or cluster runs where these tests do, so they prove the deployment files agree
- * with the code by reading them: ports, health routes, variable names and values, entry files.
- * They cover every service of nest-cli.json, each as its ServiceDefinition says.
+ * Fast and engine-free: the deployment files agree with the code, by reading them (ports, health
+ * routes, variable names and values, entry files), for every service of nest-cli.json as its
+ * ServiceDefinition says. `npm run test:image` (test/image/) then builds the images and runs them,
+ * as containers and as `podman kube play` of the manifests.
  */
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
@@ -98,7 +107,7 @@ describe('Dockerfile', () => {
       expect(lines).toContain(`CMD ["node", "dist/apps/${name}/main.js"]`);
       expect(existsSync(builtMain(name))).toBe(true);
       expect(lines).toContain(
-        `COPY --from=build --chown=node:node /app/dist/apps/${name} ./dist/apps/${name}`,
+        `COPY --from=build /app/dist/apps/${name} ./dist/apps/${name}`,
       );
       expect(lines).toContain(`ENV ${APPS[name].portVar}=${APPS[name].port}`);
       expect(lines).toContain(`EXPOSE ${APPS[name].port}`);
@@ -108,18 +117,28 @@ describe('Dockerfile', () => {
     },
   );
 
-  it('runs as the unprivileged node user in production mode', () => {
+  it('runs as the unprivileged node user in production mode, which cannot change the code', () => {
     const runtime = stage('runtime');
     expect(runtime).toContain('USER node');
     expect(runtime).toContain('ENV NODE_ENV=production');
+    for (const name of ['runtime', ...APP_NAMES])
+      expect(stage(name).filter((line) => line.includes('--chown'))).toEqual(
+        [],
+      );
   });
 
-  it('installs only production dependencies into the runtime image', () => {
-    expect(stage('prod-deps')).toContain(
+  it('installs into the runtime image only the production dependencies the bundles load', () => {
+    const deps = stage('runtime-deps');
+    expect(deps).toContain(
       'RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force',
     );
+    // The prune reads the bundles: it must run on the ones the build stage made.
+    expect(deps.slice(-2)).toEqual([
+      'COPY --from=build /app/dist ./dist',
+      'RUN node scripts/runtime-deps.cjs prune',
+    ]);
     expect(stage('runtime').join('\n')).toContain(
-      'COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules',
+      'COPY --from=runtime-deps /app/node_modules ./node_modules',
     );
   });
 
@@ -156,10 +175,11 @@ describe('Dockerfile', () => {
         );
       expect(packages).toContain('pino');
       for (const id of new Set(packages))
-        expect({ id, declared: id in dependencies }).toEqual({
+        expect({
           id,
-          declared: true,
-        });
+          declared: id in dependencies,
+          keptInImage: runtimePackages.has(`node_modules/${id}`),
+        }).toEqual({ id, declared: true, keptInImage: true });
     },
   );
 });
@@ -316,6 +336,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
     it('runs the app image on the app port', () => {
       expect(container.image).toMatch(new RegExp(`/${name}:`));
+      // The image compose.yaml builds from the app's target, and npm run test:image runs.
+      const composed = parse(read('compose.yaml')) as {
+        services: Record<string, { image: string; build: { target: string } }>;
+      };
+      expect(composed.services[name]).toMatchObject({
+        image: container.image,
+        build: { target: name },
+      });
       expect(container.ports).toEqual([
         { name: 'http', containerPort: APPS[name].port },
       ]);

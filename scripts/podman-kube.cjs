@@ -1,0 +1,93 @@
+'use strict';
+// A deploy/k8s manifest as podman 4.3's `podman kube play` can run it on one machine, with the
+// smallest changes, each said on stderr. Everything else goes to podman as written: images, env,
+// ConfigMaps, probes, securityContext, resources, init containers, Services, budgets.
+//
+//   node scripts/podman-kube.cjs deploy/k8s/users.yaml [host port] > users.podman.yaml
+//
+// The host port defaults to the container port; it is published on 127.0.0.1 only.
+const { readFileSync } = require('node:fs');
+const { parseAllDocuments, stringify } = require('yaml');
+
+/** The Secret keys a manifest's Deployments read: `{ "users-database": ["url"] }`. */
+function secretKeys(docs) {
+  const keys = {};
+  for (const doc of docs.filter((d) => d.kind === 'Deployment')) {
+    const pod = doc.spec.template.spec;
+    for (const container of [...(pod.initContainers ?? []), ...pod.containers])
+      for (const { valueFrom } of container.env ?? [])
+        if (valueFrom?.secretKeyRef)
+          (keys[valueFrom.secretKeyRef.name] ??= new Set()).add(
+            valueFrom.secretKeyRef.key,
+          );
+  }
+  return Object.fromEntries(
+    Object.entries(keys).map(([name, set]) => [name, [...set]]),
+  );
+}
+
+/** The documents for podman, and the changes made, one sentence each. */
+function forPodman(docs, hostPort) {
+  const changes = new Set();
+  const kept = docs.filter((doc) => {
+    if (doc.kind !== 'Secret') return true;
+    changes.add(
+      `Secret ${doc.metadata.name}: left out; create it as a podman secret, a JSON object of base64 values (podman 4.3 stores a Secret document as YAML, then reads secretKeyRef only as JSON; and the manifest holds a placeholder)`,
+    );
+    return false;
+  });
+  const played = kept.map((doc) => {
+    if (doc.kind !== 'Deployment') return doc;
+    const copy = structuredClone(doc);
+    const name = doc.metadata.name;
+    if (copy.spec.replicas !== undefined && copy.spec.replicas !== 1) {
+      changes.add(
+        `Deployment ${name}: replicas ${copy.spec.replicas} → 1 (podman makes one pod per replica, on one machine, each publishing the same host port)`,
+      );
+      copy.spec.replicas = 1;
+    }
+    const pod = copy.spec.template.spec;
+    if (pod.initContainers?.length && pod.restartPolicy !== 'OnFailure') {
+      changes.add(
+        `Deployment ${name}: restartPolicy ${pod.restartPolicy ?? 'Always (the default)'} → OnFailure (podman 4.3 gives init containers the pod's policy: with Always the migration reruns forever and the app never starts)`,
+      );
+      pod.restartPolicy = 'OnFailure';
+    }
+    for (const container of pod.containers)
+      for (const port of container.ports ?? [])
+        if (port.hostPort === undefined) {
+          const published = hostPort ?? port.containerPort;
+          changes.add(
+            `Deployment ${name}: containerPort ${port.containerPort} published on 127.0.0.1:${published} (hostIP, hostPort; podman would publish it on every address)`,
+          );
+          Object.assign(port, { hostPort: published, hostIP: '127.0.0.1' });
+        }
+    return copy;
+  });
+  return {
+    yaml: played.map((doc) => stringify(doc)).join('---\n'),
+    changes: [...changes],
+  };
+}
+
+function readManifest(file) {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => doc.toJS());
+}
+
+module.exports = { forPodman, secretKeys, readManifest };
+
+if (require.main === module) {
+  const [file, port] = process.argv.slice(2);
+  if (!file) {
+    console.error(
+      'usage: node scripts/podman-kube.cjs deploy/k8s/<app>.yaml [host port]',
+    );
+    process.exit(2);
+  }
+  const { yaml, changes } = forPodman(
+    readManifest(file),
+    port ? Number(port) : undefined,
+  );
+  for (const change of changes) console.error(`changed: ${change}`);
+  process.stdout.write(yaml);
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT } from './build-stage';
+
+export interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  // oxlint-disable-next-line typescript/no-explicit-any -- as the YAML has it; kubernetes-manifests.e2e-spec.ts checks its shape
+  spec?: any;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const { forPodman, secretKeys, readManifest } =
+  require('../../scripts/podman-kube.cjs') as {
+    /** A manifest as podman 4.3 can run it, and the changes made (scripts/podman-kube.cjs). */
+    forPodman: (
+      docs: Manifest[],
+      hostPort?: number,
+    ) => { yaml: string; changes: string[] };
+    /** The Secret keys a manifest's Deployments read: `{ "users-database": ["url"] }`. */
+    secretKeys: (docs: Manifest[]) => Record<string, string[]>;
+    readManifest: (file: string) => Manifest[];
+  };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The files `kubectl apply -k deploy/k8s` applies, each with its documents. */
+export function kustomizedFiles(): { file: string; docs: Manifest[] }[] {
+  const dir = join(ROOT, 'deploy', 'k8s');
+  const { resources } = parse(
+    readFileSync(join(dir, 'kustomization.yaml'), 'utf8'),
+  ) as { resources: string[] };
+  return resources.map((file) => ({
+    file,
+    docs: readManifest(join(dir, file)),
+  }));
+}
