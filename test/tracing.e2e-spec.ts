@@ -2,6 +2,7 @@ import {
   BuiltApp,
   freePort,
   jsonLines,
+  refusedUrl,
   startBuiltApp,
   StandInServer,
 } from '@app/testing';
@@ -112,6 +113,18 @@ describe('W3C trace context across the hop (built orders app, real process)', ()
     await orders!.stop();
     await expect(orders!.exited).resolves.toBe(0);
     expect(orders!.output()).not.toMatch(/otlp|export/i);
+  });
+
+  it('still stops cleanly, exit 0, when the collector is gone at shutdown, saying its spans were lost', async () => {
+    users = await startUsers();
+    await startOrders({
+      OTEL_EXPORTER_OTLP_ENDPOINT: await refusedUrl(),
+      OTEL_BSP_SCHEDULE_DELAY: '60000',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+    });
+    expect((await fetch(`${orders!.url}/orders/1`)).status).toBe(200);
+    await expect(orders!.stop()).resolves.toBe(0);
+    expect(orders!.output()).toContain('Spans not exported at shutdown');
   });
 
   it('exports HTTP, Express and NestJS spans of the trace over OTLP when the endpoint is set', async () => {
