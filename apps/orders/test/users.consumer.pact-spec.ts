@@ -67,6 +67,64 @@ describe('orders, as a consumer of users (Pact)', () => {
       });
   });
 
+  it('revalidates the copy it holds with If-None-Match: a 304 serves the copy', async () => {
+    const dave = { name: 'Dave', email: 'dave@example.com' };
+    // Both interactions on one mock server: the first is added to the pact without running a test
+    // of its own. The conditional request first: the mock server answers a request by the first
+    // interaction it matches, and the plain one would match a request with If-None-Match too.
+    pact
+      .addInteraction()
+      // Each interaction's state is set up on its own: another user, of the same shape.
+      .given("orders holds the current ETag of a user's copy", {
+        name: 'Dave',
+        email: 'dave.copied@example.com',
+      })
+      .uponReceiving('a revalidation of that user, still current')
+      .withRequest(
+        'GET',
+        fromProviderState('/users/${id}', '/users/8'),
+        (request) =>
+          request.headers({
+            'If-None-Match': fromProviderState('${etag}', '"v1-dave"'),
+          }),
+      )
+      .willRespondWith(304);
+    await pact
+      .addInteraction()
+      .given('a user exists', dave)
+      .uponReceiving('a request for that user, which orders keeps a copy of')
+      .withRequest('GET', fromProviderState('/users/${id}', '/users/8'))
+      .willRespondWith(200, (response) =>
+        response
+          .headers({
+            // What lets orders keep a copy and ask for it again conditionally.
+            ETag: regex(/^"[^"]+"$/.source, '"v1-dave"'),
+            'Cache-Control': 'no-cache',
+          })
+          .jsonBody({ name: like('Dave'), email: like('dave@example.com') }),
+      )
+      .executeTest(async (server) => {
+        await withUsersClient(server.url, async (client) => {
+          await expect(client.findUser(8)).resolves.toEqual(dave);
+          await expect(client.findUser(8)).resolves.toEqual(dave);
+        });
+      });
+  });
+
+  it('learns that an erased user is gone from a 404', async () => {
+    await pact
+      .addInteraction()
+      .given('a user was erased', { name: 'Erin', email: 'erin@example.com' })
+      .uponReceiving('a request for an erased user')
+      .withRequest('GET', fromProviderState('/users/${id}', '/users/9'))
+      .willRespondWith(404)
+      .executeTest(async (server) => {
+        await expect(
+          withUsersClient(server.url, (client) => client.findUser(9)),
+        ).resolves.toBeNull();
+      });
+  });
+
   it('learns that a user does not exist from a 404', async () => {
     await pact
       .addInteraction()

@@ -45,6 +45,20 @@ describe('users, as the provider orders relies on (Pact)', () => {
           // Injected into the request path: /users/${id}.
           return { id: user.id };
         },
+        "orders holds the current ETag of a user's copy": async (params) => {
+          const { name, email } = params as { name: string; email: string };
+          const user = await users.create({ name, email });
+          const etag = (await fetch(`${url}/users/${user.id}`)).headers.get(
+            'etag',
+          );
+          return { id: user.id, etag };
+        },
+        'a user was erased': async (params) => {
+          const { name, email } = params as { name: string; email: string };
+          const user = await users.create({ name, email });
+          await users.erase(user.id);
+          return { id: user.id };
+        },
         'no user has the id': async (params) => {
           const { id } = params as { id: number };
           if (await users.findById(id))
