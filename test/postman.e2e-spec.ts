@@ -40,8 +40,8 @@ function expectAllPassed(summary: NewmanRunSummary): void {
   expect(
     summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`),
   ).toEqual([]);
-  expect(requests).toMatchObject({ total: 7, failed: 0 });
-  expect(assertions).toMatchObject({ total: 7, failed: 0 });
+  expect(requests).toMatchObject({ total: 13, failed: 0 });
+  expect(assertions).toMatchObject({ total: 13, failed: 0 });
 }
 
 /** The Postman collection, run by newman against both apps, so that it cannot rot. */
@@ -110,7 +110,8 @@ describe('the Postman collection, with authentication on', () => {
   it('passes with the collection bearer token set, and fails without it', async () => {
     const token = await idp.token({
       aud: ['users', 'orders'],
-      scope: 'users:read users:list users:write orders:read orders:write',
+      scope:
+        'users:read users:list users:write users:delete orders:read orders:write',
     });
     expectAllPassed(await runCollection(usersUrl, ordersUrl, token));
     const refused = await runCollection(usersUrl, ordersUrl);
