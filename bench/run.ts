@@ -208,7 +208,8 @@ async function start(
 }
 
 async function stop({ child }: Running): Promise<void> {
-  if (child.exitCode !== null) return;
+  // A killed process has a signal, not an exit code; either way it is gone.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
@@ -287,7 +288,7 @@ const ALL_ROUTES: Route[] = [
 const ROUTES = ALL_ROUTES.filter(
   (route) => routesWanted.length === 0 || routesWanted.includes(route.key),
 );
-const [, , POST_USER, POST_ORDER] = ALL_ROUTES;
+const [, GET_ORDER, POST_USER, POST_ORDER] = ALL_ROUTES;
 
 interface Sample {
   rps: number;
@@ -297,10 +298,13 @@ interface Sample {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Requests answered in all. */
+  total: number;
 }
 
-/** User plus system CPU time a process has used, in ms. */
+/** User plus system CPU time a process has used, in ms; none once it is gone (a stopped users). */
 function cpuMs({ child }: Running): number {
+  if (child.exitCode !== null || child.signalCode !== null) return 0;
   const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8')
     .split(') ')[1]
     .split(' ');
@@ -343,6 +347,7 @@ async function load(
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    total: result.requests.total,
   };
 }
 
@@ -417,6 +422,23 @@ async function main(): Promise<void> {
   const after = new Map(
     pairs.map((p) => [p.impl.name, [rssMb(p.users), rssMb(p.orders)]]),
   );
+  // Last, since it stops users: GET /orders/:id through a users outage, after a warm-up that
+  // lets each implementation do whatever it does with what it has seen of users.
+  const outage = new Map<string, Sample>();
+  if (ROUTES.includes(GET_ORDER)) {
+    for (const pair of pairs) {
+      await load(pair, GET_ORDER, { durationS: 2 });
+      await stop(pair.users);
+      const sample = await load(pair, GET_ORDER, {
+        durationS: settings.durationS,
+      });
+      outage.set(pair.impl.name, sample);
+      console.log(
+        `GET /orders/:id, users stopped, ${pair.impl.name.padEnd(16)} ${Math.round(sample.rps)} req/s, ` +
+          `${Math.round((100 * (sample.non2xx + sample.errors)) / Math.max(1, sample.total + sample.errors))} % failed`,
+      );
+    }
+  }
   for (const pair of pairs) {
     await stop(pair.orders);
     await stop(pair.users);
@@ -424,7 +446,7 @@ async function main(): Promise<void> {
   rmSync(logDir, { recursive: true, force: true });
   await stopDatabases();
 
-  const report = render(samples, startup, idle, after);
+  const report = render(samples, startup, idle, after, outage);
   console.log(`\n${report}`);
   if (!quick && !partial)
     writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
@@ -435,6 +457,7 @@ function render(
   startup: Map<string, { users: number[]; orders: number[] }>,
   idle: Map<string, number[]>,
   after: Map<string, number[]>,
+  outage: Map<string, Sample>,
 ): string {
   const named = (key: string) =>
     IMPLEMENTATIONS.find((impl) => impl.key === key)?.name;
@@ -516,6 +539,25 @@ function render(
           `\`${route.name}\` ${fixed(ratio(route.name, onPostgres, project), 2)}×`,
       ).join(', ')}.`,
     );
+  }
+  if (outage.size > 0) {
+    lines.push(
+      '',
+      `\`GET /orders/:id\` with users stopped, after ${2} s of the same load (one run of ${settings.durationS} s each):`,
+      '',
+      '| implementation | req/s | answered 2xx | non-2xx | errors |',
+      '|---|--:|--:|--:|--:|',
+    );
+    for (const impl of IMPLEMENTATIONS) {
+      const sample = outage.get(impl.name)!;
+      // autocannon counts the answers; connection errors and timeouts have none.
+      const share = (n: number) =>
+        `${fixed((100 * n) / Math.max(1, sample.total + sample.errors), 1)} %`;
+      lines.push(
+        `| ${impl.name} | ${fixed(sample.rps)} | ${share(sample.total - sample.non2xx)} | ` +
+          `${share(sample.non2xx)} | ${share(sample.errors)} |`,
+      );
+    }
   }
   lines.push('');
   return lines.join('\n');

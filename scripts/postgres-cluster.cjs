@@ -59,6 +59,28 @@ async function waitForPort(port, child, deadlineMs) {
 }
 
 /**
+ * The port opens before the server takes connections ("the database system is starting up"): a
+ * cluster is started once a connection succeeds.
+ */
+async function waitForConnections(url, child, deadlineMs) {
+  const { Client } = require('pg');
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('postgres exited at start');
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/**
  * Starts a cluster in `dir` (a new temp dir unless given; kept and reused when given) on a free
  * loopback port, tuned for throwaway data (fsync off). Resolves with its superuser URL and a stop.
  */
@@ -129,9 +151,11 @@ async function startCluster({ dir, port } = {}) {
       })
     : spawn(command, args, { stdio: 'ignore' });
   await waitForPort(listenPort, child, 30_000);
+  const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${listenPort}/postgres`;
+  await waitForConnections(url, child, 30_000);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
-    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${listenPort}/postgres`,
+    url,
     port: listenPort,
     dataDir,
     pid: child.pid,

@@ -185,7 +185,7 @@ describe('Dockerfile', () => {
 });
 
 describe('compose.yaml', () => {
-  const compose = parse(read('compose.yaml')) as {
+  const composeFile = parse(read('compose.yaml')) as {
     services: Record<
       string,
       {
@@ -200,6 +200,18 @@ describe('compose.yaml', () => {
         stop_grace_period: string;
       }
     >;
+  };
+  // Every service of nest-cli.json has a compose service of its name; one missing is said so.
+  const compose = {
+    services: new Proxy(composeFile.services, {
+      get: (services, name: string) => {
+        if (!(name in services))
+          throw new Error(
+            `No compose service ${name} in compose.yaml: every service runs there too (CONTRIBUTING.md, "Recipe: add a service")`,
+          );
+        return services[name];
+      },
+    }),
   };
 
   it.each(APP_NAMES)(
@@ -324,15 +336,26 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const found = manifests.find(
       (m) => m.kind === kind && m.metadata.name === name,
     );
-    if (!found) throw new Error(`No ${kind} ${name}`);
+    if (!found)
+      throw new Error(
+        `No ${kind} ${name} in deploy/k8s: every service has its manifests (CONTRIBUTING.md, "Recipe: add a service")`,
+      );
     return found;
   };
 
   describe.each(APP_NAMES)('%s', (name) => {
-    const deployment = find('Deployment', name);
-    const pod = deployment.spec.template.spec;
-    const container = pod.containers[0];
-    const configMap = find('ConfigMap', container.envFrom[0].configMapRef.name);
+    // Found per test, not while the tests are collected: a service without manifests fails its
+    // own tests, saying what is missing, and leaves the others to run.
+    let deployment: Manifest;
+    let pod: NonNullable<Manifest['spec']>;
+    let container: NonNullable<Manifest['spec']>;
+    let configMap: Manifest;
+    beforeEach(() => {
+      deployment = find('Deployment', name);
+      pod = deployment.spec.template.spec;
+      container = pod.containers[0];
+      configMap = find('ConfigMap', container.envFrom[0].configMapRef.name);
+    });
 
     it('runs the app image on the app port', () => {
       expect(container.image).toMatch(new RegExp(`/${name}:`));

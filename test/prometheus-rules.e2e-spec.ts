@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { serviceNames } from '@app/testing';
 import {
   promtool,
   read,
@@ -127,7 +128,7 @@ describe('the Prometheus rules', () => {
       }));
     expect(objectives).toEqual(
       expect.arrayContaining(
-        ['users', 'orders'].flatMap((service) =>
+        serviceNames().flatMap((service) =>
           ['availability', 'latency'].map((slo) => ({
             service,
             slo,
@@ -136,7 +137,7 @@ describe('the Prometheus rules', () => {
         ),
       ),
     );
-    expect(objectives).toHaveLength(4);
+    expect(objectives).toHaveLength(serviceNames().length * 2);
     const burns = alerts().filter((rule) =>
       rule.expr.includes('slo:sli_error:'),
     );
@@ -189,7 +190,7 @@ describe('Prometheus in compose.yaml', () => {
     ).toContain(`SUCCESS: ${RULE_FILES.length} rule files found`);
   });
 
-  it.each(['users', 'orders'])(
+  it.each(serviceNames())(
     'scrapes every replica of %s on its port, as the job of that name',
     (name) => {
       const job = config.scrape_configs.find((j) => j.job_name === name);
