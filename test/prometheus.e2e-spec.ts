@@ -323,6 +323,8 @@ describe('a real Prometheus scraping two replicas of each service through an out
           (target) =>
             `UsersCircuitOpen job=orders instance=${target} service=orders`,
         ),
+        // GET /orders/:id shows the copies of users orders confirmed before the stop.
+        'StaleUsersServed service=orders',
         'ErrorBudgetBurn1h service=orders slo=availability',
         'ErrorBudgetBurn6h service=orders slo=availability',
       ].map((key) => {
@@ -367,7 +369,7 @@ describe('a real Prometheus scraping two replicas of each service through an out
       ).toEqual([]);
     }, 90_000);
 
-    it('and the dashboard shows it: users not scraped, the circuits not closed, failed calls to users, 5xx from orders, the budget spent', async () => {
+    it('and the dashboard shows it: users not scraped, the circuits not closed, copies shown, 5xx from orders where no copy may stand in, the budget spent', async () => {
       const panel = (title: string) => {
         const target = dashboardTargets.find((t) => t.panel === title);
         if (!target) throw new Error(`no panel "${title}"`);
@@ -396,11 +398,15 @@ describe('a real Prometheus scraping two replicas of each service through an out
         ({ metric, value }) => metric.outcome !== 'ok' && value > 0,
       );
       expect(failedCalls).not.toEqual([]);
+      // Reading an order shows the last confirmed copy of its user; creating one never does.
+      expect(
+        failedCalls.filter(({ metric }) => metric.outcome === 'stale'),
+      ).not.toEqual([]);
       expect(
         valueOf(await panel('Error ratio (5xx) by route'), {
           service: 'orders',
-          method: 'GET',
-          route: '/orders/:id',
+          method: 'POST',
+          route: '/orders',
         }),
       ).toBeGreaterThan(0);
       await eventually(
