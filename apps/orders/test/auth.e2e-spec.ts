@@ -270,6 +270,24 @@ describe('orders app with authentication on (e2e)', () => {
       await expect(usersCalls('timeout')).resolves.toBeUndefined();
     });
 
+    it('does not hold a hanging token endpoint against users: the circuit to users stays closed', async () => {
+      users = await StandInServer.start(answer(200, ALICE));
+      idp.tokenEndpointFault = () => true; // never answers
+      await boot({
+        ...identity(),
+        USERS_SERVICE_TIMEOUT_MS: 200,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 200,
+        USERS_SERVICE_BREAKER_THRESHOLD: 2,
+      });
+      for (let i = 0; i < 4; i++) await http().get('/orders/1').expect(503);
+      const ready = await http().get('/health/ready').expect(200);
+      expect(ready.body.details.users).toMatchObject({ circuit: 'closed' });
+      idp.tokenEndpointFault = () => false;
+      await http().get('/orders/1').expect(200);
+      await expect(usersCalls('token_unavailable')).resolves.toBe(4);
+      await expect(usersCalls('unavailable')).resolves.toBeUndefined();
+    });
+
     it.each([
       ['held since an earlier call', true],
       ['just fetched for this call', false],

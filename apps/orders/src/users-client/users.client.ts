@@ -237,38 +237,31 @@ export class UsersClient {
 
   private async fetchUser(id: number): Promise<UserDto | null> {
     const path = `/users/${id}`;
+    // The whole call's deadline, the wait for a token included.
+    const deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
+    let token: string | undefined;
+    try {
+      // Before the policy, not in an attempt: waiting for the token endpoint is no failure of
+      // users, and must not count towards opening the circuit to it.
+      token = this.token.enabled ? await this.token.get(deadline) : undefined;
+    } catch (error) {
+      throw this.problemFor(error, path);
+    }
     let response: AxiosResponse<string>;
-    // Whether any attempt got as far as having a token: if none did, a deadline that passed was
-    // spent waiting for the token endpoint, not for users.
-    let hadToken = !this.token.enabled;
-    const bearer = async (signal: AbortSignal) => {
-      if (!this.token.enabled) return undefined;
-      const token = await this.token.get(signal);
-      hadToken = true;
-      return token;
-    };
     try {
       response = await this.policy.execute(async ({ signal }) => {
-        const token = await bearer(signal);
         let answer = await this.get(path, signal, token);
         if (answer.status === HttpStatus.UNAUTHORIZED && token) {
           // Users no longer takes this token (revoked, keys rotated early): a new one, once.
           this.token.reject(token);
-          answer = await this.get(path, signal, await bearer(signal));
+          token = await this.token.get(signal);
+          answer = await this.get(path, signal, token);
         }
         if (answer.status >= 500) throw new UsersServerError(answer.status);
         return answer;
-      });
+      }, deadline);
     } catch (error) {
-      // The deadline passed while waiting for a token: the token endpoint is what is slow.
-      throw this.problemFor(
-        !hadToken && error instanceof TaskCancelledError
-          ? new TokenUnavailableError('no token within the deadline', {
-              cause: error,
-            })
-          : error,
-        path,
-      );
+      throw this.problemFor(error, path);
     }
     if (response.status === HttpStatus.NOT_FOUND) return null;
     if (response.status !== HttpStatus.OK) {
