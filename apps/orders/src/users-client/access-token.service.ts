@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { UsersClientSettings } from './users-client.settings';
 
 /** The scope orders asks for: all it does with users is read one user. */
-export const USERS_TOKEN_SCOPE = 'users:read';
+const USERS_TOKEN_SCOPE = 'users:read';
 
 /** No token for users could be had: the token endpoint is down, slow, or refuses us. */
 export class TokenUnavailableError extends Error {
