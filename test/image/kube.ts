@@ -24,14 +24,16 @@ export const { forPodman, secretKeys, readManifest } =
   };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** The files `kubectl apply -k deploy/k8s` applies, each with its documents. */
+/**
+ * The files `kubectl apply -k deploy/k8s` applies that run a service (a Deployment), each with its
+ * documents; the dashboard and rules ConfigMaps are for Grafana and Prometheus, not for podman.
+ */
 export function kustomizedFiles(): { file: string; docs: Manifest[] }[] {
   const dir = join(ROOT, 'deploy', 'k8s');
   const { resources } = parse(
     readFileSync(join(dir, 'kustomization.yaml'), 'utf8'),
   ) as { resources: string[] };
-  return resources.map((file) => ({
-    file,
-    docs: readManifest(join(dir, file)),
-  }));
+  return resources
+    .map((file) => ({ file, docs: readManifest(join(dir, file)) }))
+    .filter(({ docs }) => docs.some((doc) => doc.kind === 'Deployment'));
 }
