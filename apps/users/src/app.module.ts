@@ -22,7 +22,7 @@ export class UsersAppModule {
 export const service: ServiceDefinition<UsersConfig> = {
   name: 'users',
   description:
-    'Keeps users: get one, create one, list them. Ids are handed out by the service; emails are unique, ignoring case.',
+    'Keeps users: get, create, change (If-Match) and erase one, list them. Ids are handed out by the service and never reused; emails are unique, ignoring case; each user has a version, its ETag.',
   config: UsersConfig,
   port: 'USERS_PORT',
   migrations: USERS_MIGRATIONS,

@@ -66,12 +66,32 @@ describe('users app safe defaults (e2e)', () => {
         'http://localhost:3000',
       );
       expect(allowed.headers['access-control-expose-headers']).toBe(
-        'X-Request-Id,Retry-After,Idempotent-Replayed,WWW-Authenticate',
+        'X-Request-Id,Retry-After,Idempotent-Replayed,WWW-Authenticate,ETag,Cache-Status',
       );
       const other = await http()
         .get('/users/1')
         .set('Origin', 'https://evil.example.com');
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('answers a preflight for a PATCH with If-Match, and lets the page read the ETag', async () => {
+      await boot({ CORS_ORIGINS: 'https://app.example.com' });
+      const preflight = await http()
+        .options('/users/1')
+        .set('Origin', 'https://app.example.com')
+        .set('Access-Control-Request-Method', 'PATCH')
+        .set('Access-Control-Request-Headers', 'content-type,if-match');
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-methods']).toContain(
+        'PATCH',
+      );
+      expect(preflight.headers['access-control-allow-headers']).toContain(
+        'If-Match',
+      );
+      const user = await http()
+        .get('/users/1')
+        .set('Origin', 'https://app.example.com');
+      expect(user.headers['access-control-expose-headers']).toContain('ETag');
     });
 
     it('answers a preflight for POST with an Idempotency-Key', async () => {

@@ -60,10 +60,23 @@ function flatten(schema: SettingsClass): SettingsClass[] {
     : [...parts];
 }
 
-/** The variables a class declares itself, not through its parts. */
+/**
+ * The variables a class declares itself, not through its parts. A class that declares one of its
+ * parts' variables again (another default) is refused: the part owns it, and loading would take
+ * the part's rules and default, not the class's.
+ */
 function ownKeys(schema: SettingsClass): string[] {
-  const inherited = new Set(
-    composedParts(schema).flatMap((part) => ownKeys(part)),
-  );
-  return Object.keys(new schema()).filter((key) => !inherited.has(key));
+  const instance = new schema();
+  const inherited = new Set<string>();
+  for (const part of composedParts(schema)) {
+    const defaults = new part();
+    for (const key of ownKeys(part)) {
+      inherited.add(key);
+      if (!Object.is(Reflect.get(instance, key), Reflect.get(defaults, key)))
+        throw new Error(
+          `${key} is declared by both ${part.name} and ${schema.name}`,
+        );
+    }
+  }
+  return Object.keys(instance).filter((key) => !inherited.has(key));
 }

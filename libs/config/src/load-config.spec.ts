@@ -118,6 +118,15 @@ describe('loadConfig of composed settings', () => {
     });
   });
 
+  it("refuses an app that declares a part's variable again, rather than ignore its default", () => {
+    class Overriding extends composeSettings(PortSettings) {
+      PORT = 9090;
+    }
+    expect(() => loadConfig(Overriding, {})).toThrow(
+      'PORT is declared by both PortSettings and Overriding',
+    );
+  });
+
   it('refuses two parts that both declare one variable: each has one owner', () => {
     expect(() => composeSettings(PortSettings, ExampleConfig)).toThrow(
       'PORT is declared by both PortSettings and ExampleConfig',

@@ -134,3 +134,12 @@ export class UsersClientSettings {
   })
   USERS_SERVICE_TOKEN_RESOURCE = '';
 }
+
+/** Where the users service is: its origin, and the path its routes hang under (often empty). */
+export function usersLocation(settings: UsersClientSettings): {
+  origin: string;
+  pathPrefix: string;
+} {
+  const base = new URL(settings.USERS_SERVICE_URL);
+  return { origin: base.origin, pathPrefix: base.pathname.replace(/\/$/, '') };
+}

@@ -9,7 +9,7 @@ import {
 } from 'axios';
 import { STATUS_CODES } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
-import { UsersClientSettings } from './users-client.settings';
+import { UsersClientSettings, usersLocation } from './users-client.settings';
 import { BEARER, UsersCache } from './users.cache';
 
 /**
@@ -34,15 +34,10 @@ export class UsersConnectionPool implements OnApplicationShutdown {
   private readonly pathPrefix: string;
 
   constructor(config: UsersClientSettings, cache: UsersCache) {
-    const base = new URL(config.USERS_SERVICE_URL);
-    this.pool = new Pool(base.origin);
+    const { origin, pathPrefix } = usersLocation(config);
+    this.pool = new Pool(origin);
     this.dispatcher = this.pool.compose(cache.interceptors());
-    this.pathPrefix = base.pathname.replace(/\/$/, '');
-  }
-
-  /** The path a request for `path` goes to on the users service. */
-  pathOf(path: string): string {
-    return this.pathPrefix + path;
+    this.pathPrefix = pathPrefix;
   }
 
   readonly adapter: AxiosAdapter = async (config) => {
@@ -55,7 +50,7 @@ export class UsersConnectionPool implements OnApplicationShutdown {
     // Orders' token rides past the cache, to be put on the wire below it (see UsersCache).
     const request: Dispatcher.RequestOptions = {
       method: (config.method ?? 'get').toUpperCase() as 'GET',
-      path: this.pathOf(config.url ?? ''),
+      path: this.pathPrefix + (config.url ?? ''),
       headers: sent,
       body: config.data as string | undefined,
       signal: config.signal as AbortSignal | undefined,

@@ -104,12 +104,12 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
   it('hands the last confirmed copy out within the stale window, and not past it', async () => {
     await (await start({ USERS_STALE_IF_ERROR_S: 60 })).get('/users/1');
     now += 30_000;
-    expect(cache.confirmedCopy('/users/1')).toEqual({
+    expect(cache.confirmedCopy(1)).toEqual({
       body: '{"name":"Alice"}',
       confirmedMsAgo: 30_000,
     });
     now += 30_001;
-    expect(cache.confirmedCopy('/users/1')).toBeUndefined();
+    expect(cache.confirmedCopy(1)).toBeUndefined();
   });
 
   it('counts a 304 as a confirmation', async () => {
@@ -118,13 +118,13 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     now += 50_000;
     await http.get('/users/1');
     now += 50_000;
-    expect(cache.confirmedCopy('/users/1')?.confirmedMsAgo).toBe(50_000);
+    expect(cache.confirmedCopy(1)?.confirmedMsAgo).toBe(50_000);
   });
 
   it('hands out no copy with USERS_STALE_IF_ERROR_S=0, and keeps none with USERS_CACHE_MAX_ENTRIES=0', async () => {
     await (await start({ USERS_STALE_IF_ERROR_S: 0 })).get('/users/1');
     now += 1;
-    expect(cache.confirmedCopy('/users/1')).toBeUndefined();
+    expect(cache.confirmedCopy(1)).toBeUndefined();
     cache.onModuleDestroy();
     await pool.onApplicationShutdown();
     await server.close();
@@ -132,7 +132,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     await http.get('/users/1');
     await http.get('/users/1');
     expect(sent('if-none-match')).toEqual([null, null]);
-    expect(cache.confirmedCopy('/users/1')).toBeUndefined();
+    expect(cache.confirmedCopy(1)).toBeUndefined();
   });
 
   it('drops the copy of a user users no longer knows (erased)', async () => {
@@ -140,7 +140,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     await http.get('/users/2');
     users.delete('/users/2');
     expect((await http.get('/users/2')).status).toBe(404);
-    expect(cache.confirmedCopy('/users/2')).toBeUndefined();
+    expect(cache.confirmedCopy(2)).toBeUndefined();
     users.set('/users/2', { body: '{"name":"Bob"}', tag: '"b1"' });
     await http.get('/users/2');
     // No copy left to revalidate: asked afresh.
@@ -150,8 +150,8 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
   it('keeps at most USERS_CACHE_MAX_ENTRIES copies, the least recently confirmed forgotten first', async () => {
     const http = await start({ USERS_CACHE_MAX_ENTRIES: 2 });
     for (const id of [1, 2, 3]) await http.get(`/users/${id}`);
-    expect(cache.confirmedCopy('/users/1')).toBeUndefined();
-    expect(cache.confirmedCopy('/users/3')).toBeDefined();
+    expect(cache.confirmedCopy(1)).toBeUndefined();
+    expect(cache.confirmedCopy(3)).toBeDefined();
     await http.get('/users/1');
     await http.get('/users/3');
     expect(sent('if-none-match').slice(3)).toEqual([null, '"c1"']);

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { cacheStores, type Dispatcher, interceptors } from 'undici';
-import { UsersClientSettings } from './users-client.settings';
+import { UsersClientSettings, usersLocation } from './users-client.settings';
 
 /** Where orders' own bearer token rides past the cache (see `UsersCache.interceptors`). */
 export const BEARER = Symbol('users bearer token');
@@ -39,6 +39,8 @@ export class UsersCache implements OnModuleDestroy {
   /** When users last confirmed each copy, by request path, oldest first. */
   private readonly confirmed = new Map<string, number>();
   private readonly origin: string;
+  /** The path of a user, `/users/<id>` under the users service's prefix. */
+  private readonly userPath: (id: number) => string;
   private readonly staleForMs: number;
   private readonly maxEntries: number;
   private readonly sweeping?: NodeJS.Timeout;
@@ -47,7 +49,9 @@ export class UsersCache implements OnModuleDestroy {
   now: () => number = Date.now;
 
   constructor(settings: UsersClientSettings) {
-    this.origin = new URL(settings.USERS_SERVICE_URL).origin;
+    const { origin, pathPrefix } = usersLocation(settings);
+    this.origin = origin;
+    this.userPath = (id) => `${pathPrefix}/users/${id}`;
     this.staleForMs = settings.USERS_STALE_IF_ERROR_S * 1000;
     this.maxEntries = settings.USERS_CACHE_MAX_ENTRIES;
     if (this.maxEntries === 0) return;
@@ -81,10 +85,11 @@ export class UsersCache implements OnModuleDestroy {
   }
 
   /**
-   * The copy users last confirmed of `path`, if it did within USERS_STALE_IF_ERROR_S: what a
+   * The copy users last confirmed of the user, if it did within USERS_STALE_IF_ERROR_S: what a
    * failed call may show instead.
    */
-  confirmedCopy(path: string): ConfirmedCopy | undefined {
+  confirmedCopy(id: number): ConfirmedCopy | undefined {
+    const path = this.userPath(id);
     const confirmedAt = this.confirmed.get(path);
     if (!this.store || confirmedAt === undefined) return undefined;
     const confirmedMsAgo = this.now() - confirmedAt;
@@ -109,34 +114,43 @@ export class UsersCache implements OnModuleDestroy {
     (dispatch) => (options, handler) =>
       withBearer(dispatch)(
         options,
-        answerWatcher(handler, (status, headers) =>
-          this.answered(options.path, status, headers),
-        ),
+        // Copies are of users; a readiness probe and the like pass unwatched.
+        /\/users\/\d+$/.test(options.path)
+          ? this.watched(options.path, handler)
+          : handler,
       );
 
-  /** Sees users' answer to a GET of `path` before the cache does; may change its headers. */
-  private answered(
-    path: string,
-    status: number,
-    headers: IncomingHttpHeaders,
-  ): IncomingHttpHeaders {
-    if (status === 200 || status === 304) {
-      // Re-inserted, so the map stays in order of confirmation for the sweep.
-      this.confirmed.delete(path);
-      this.confirmed.set(path, this.now());
-      if (this.confirmed.size > this.maxEntries)
-        this.forget(this.confirmed.keys().next().value!);
-    }
-    if (status === 404 || status === 410) this.forget(path);
-    // RFC 9111 §4.3.4: a 304 freshens the stored response with its headers. undici drops the copy
-    // instead when the 304 has Cache-Control, which users' always has (`no-cache`, as stored), so
-    // the next call would fetch the whole user again without If-None-Match. The same directive
-    // again changes nothing; without it, undici keeps the copy.
-    if (status === 304 && headers['cache-control'] === 'no-cache') {
-      const { 'cache-control': _repeated, ...rest } = headers;
-      return rest;
-    }
-    return headers;
+  /**
+   * The handler, seeing users' answer to a GET of a user before the cache does. Confirmed only
+   * once the whole answer has arrived: one cut short leaves the copy as it was, and its age too.
+   */
+  private watched(path: string, handler: Handler): Handler {
+    let status = 0;
+    return {
+      ...forwarding(handler),
+      onResponseStart: (controller, code, headers, message) => {
+        status = code;
+        if (code === 404 || code === 410) this.forget(path);
+        return handler.onResponseStart?.(
+          controller,
+          code,
+          code === 304 ? freshening(headers) : headers,
+          message,
+        );
+      },
+      onResponseEnd: (controller, trailers) => {
+        if (status === 200 || status === 304) this.confirm(path);
+        return handler.onResponseEnd?.(controller, trailers);
+      },
+    };
+  }
+
+  private confirm(path: string): void {
+    // Re-inserted, so the map stays in order of confirmation for the sweep.
+    this.confirmed.delete(path);
+    this.confirmed.set(path, this.now());
+    if (this.confirmed.size > this.maxEntries)
+      this.forget(this.confirmed.keys().next().value!);
   }
 
   private forget(path: string): void {
@@ -171,26 +185,15 @@ const withBearer: Interceptor = (dispatch) => (options, handler) => {
   );
 };
 
-/** The handler with its response start seen (and its headers changed) by `onStart`. */
-function answerWatcher(
-  handler: Handler,
-  onStart: (
-    status: number,
-    headers: IncomingHttpHeaders,
-  ) => IncomingHttpHeaders,
-): Handler {
+/** A handler that passes every event on to `handler`. */
+function forwarding(handler: Handler): Handler {
   return {
     onRequestStart: (controller, context) =>
       handler.onRequestStart?.(controller, context),
     onRequestUpgrade: (controller, status, headers, socket) =>
       handler.onRequestUpgrade?.(controller, status, headers, socket),
     onResponseStart: (controller, status, headers, message) =>
-      handler.onResponseStart?.(
-        controller,
-        status,
-        onStart(status, headers),
-        message,
-      ),
+      handler.onResponseStart?.(controller, status, headers, message),
     onResponseData: (controller, chunk) =>
       handler.onResponseData?.(controller, chunk),
     onResponseEnd: (controller, trailers) =>
@@ -198,6 +201,21 @@ function answerWatcher(
     onResponseError: (controller, error) =>
       handler.onResponseError?.(controller, error),
   };
+}
+
+/**
+ * RFC 9111 §4.3.4: a 304 freshens the stored response with its headers. undici drops the copy
+ * instead when a 304 has Cache-Control, which users' always has (it repeats `no-cache`), so the
+ * next call would fetch the whole user again, without If-None-Match. Without it, undici keeps the
+ * copy, whose stored directives still hold. A 304 that says `no-store` keeps it, and undici drops
+ * the copy as it must.
+ */
+function freshening(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const directives = headers['cache-control'];
+  if (directives === undefined || /\bno-store\b/i.test(String(directives)))
+    return headers;
+  const { 'cache-control': _stored, ...rest } = headers;
+  return rest;
 }
 
 function isHeaderObject(

@@ -9,8 +9,7 @@ import { Observable, of, throwError } from 'rxjs';
 import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
 import { UsersClientSettings } from './users-client.settings';
-import { UsersConnectionPool } from './users-connection.pool';
-import { UsersCache } from './users.cache';
+import { ConfirmedCopy, UsersCache } from './users.cache';
 import { UsersClient } from './users.client';
 import { AccessTokenService } from './access-token.service';
 
@@ -19,6 +18,7 @@ type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
 describe('UsersClient', () => {
   let client: UsersClient;
   let registry: Registry;
+  let copy: ConfirmedCopy | undefined;
   const get = jest.fn<ReturnType<Get>, Parameters<Get>>();
 
   // A deadline no loaded machine reaches by accident; the one test about deadlines sets 50 ms,
@@ -39,12 +39,8 @@ describe('UsersClient', () => {
         },
         { provide: METRICS_REGISTRY, useValue: registry },
         AccessTokenService,
-        // No copies: these calls are answered by the stubbed HttpService, not over the pool.
-        { provide: UsersCache, useValue: { confirmedCopy: () => undefined } },
-        {
-          provide: UsersConnectionPool,
-          useValue: { pathOf: (p: string) => p },
-        },
+        // The copy a test gives it, if any: the calls are answered by the stubbed HttpService.
+        { provide: UsersCache, useValue: { confirmedCopy: () => copy } },
       ],
     }).compile();
     return moduleRef.get(UsersClient);
@@ -52,6 +48,7 @@ describe('UsersClient', () => {
 
   beforeEach(async () => {
     get.mockReset();
+    copy = undefined;
     client = await makeClient();
   });
 
@@ -178,6 +175,87 @@ describe('UsersClient', () => {
     expect(
       ['ok', 'not_found', 'bad_gateway', 'unavailable', 'timeout'].map(count),
     ).toEqual([1, 1, 1, 1, undefined]);
+  });
+
+  describe('findUserOrCopy', () => {
+    const ALICE = { name: 'Alice', email: 'alice@example.com' };
+    const outcomes = async () =>
+      Object.fromEntries(
+        parsePrometheusText(await registry.metrics())
+          .filter(
+            (sample) =>
+              sample.name === 'users_client_request_duration_seconds_count',
+          )
+          .map((sample) => [sample.labels.outcome, sample.value]),
+      );
+    const hanging = () =>
+      get.mockImplementation(
+        (_path, config) =>
+          new Observable((subscriber) => {
+            config.signal!.addEventListener!('abort', () =>
+              subscriber.error(new CanceledError()),
+            );
+          }),
+      );
+
+    it.each<[string, () => void, number]>([
+      [
+        'users unreachable',
+        () =>
+          get.mockReturnValue(
+            throwError(() => new AxiosError('failed', 'ECONNREFUSED')),
+          ),
+        0,
+      ],
+      ['users answering 503', () => respond(503, 'busy'), 0],
+      ['users answering 500', () => respond(500, '{}'), 0],
+      ['users answering garbage', () => respond(200, 'hello'), 0],
+      ['users too slow', hanging, 50],
+    ])(
+      'shows the confirmed copy, counted as stale, with %s',
+      async (_case, fail, deadlineMs) => {
+        if (deadlineMs) client = await makeClient(deadlineMs);
+        fail();
+        copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 12_400 };
+        await expect(client.findUserOrCopy(1)).resolves.toEqual({
+          user: ALICE,
+          copy: { ageS: 12 },
+        });
+        await expect(outcomes()).resolves.toEqual({ stale: 1 });
+      },
+    );
+
+    it('shows a copy while the circuit is open, when no call is even made', async () => {
+      respond(500, '{}');
+      for (let i = 0; i < 5; i++) await client.findUser(1).catch(() => {});
+      get.mockClear();
+      copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 1000 };
+      await expect(client.findUserOrCopy(1)).resolves.toMatchObject({
+        user: ALICE,
+      });
+      expect(get).not.toHaveBeenCalled();
+    });
+
+    it('answers as users does when users answers: the user, or null for a 404, never a copy', async () => {
+      copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 0 };
+      respond(200, '{"name":"Alicia","email":"alice@example.com"}');
+      await expect(client.findUserOrCopy(1)).resolves.toEqual({
+        user: { name: 'Alicia', email: 'alice@example.com' },
+      });
+      respond(404, '');
+      await expect(client.findUserOrCopy(1)).resolves.toEqual({ user: null });
+    });
+
+    it('passes the failure on without a copy, and findUser never takes one', async () => {
+      respond(500, '{}');
+      await expect(problemOf(client.findUserOrCopy(1))).resolves.toMatchObject({
+        status: 502,
+      });
+      copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 0 };
+      await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
+        status: 502,
+      });
+    });
   });
 
   it('probes the users liveness route for readiness', async () => {

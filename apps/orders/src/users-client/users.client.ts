@@ -30,7 +30,6 @@ import {
   isConnectionError,
   UsersServerError,
 } from './users-call.policy';
-import { UsersConnectionPool } from './users-connection.pool';
 import { UsersCache } from './users.cache';
 
 export type UsersCallOutcome =
@@ -49,8 +48,6 @@ export interface UserLookup {
   copy?: {
     /** Seconds since users confirmed it. */
     ageS: number;
-    /** Why users was not asked: the problem the call would have answered. */
-    because: string;
   };
 }
 
@@ -102,7 +99,6 @@ export class UsersClient {
     @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly token: AccessTokenService,
     private readonly cache: UsersCache,
-    private readonly connections: UsersConnectionPool,
   ) {
     this.calls = new Histogram({
       name: 'users_client_request_duration_seconds',
@@ -191,9 +187,7 @@ export class UsersClient {
   /** The copy users last confirmed of the user, within the stale window, for a failed call. */
   private confirmedCopy(id: number, failure: unknown): UserLookup | undefined {
     if (!(failure instanceof ProblemException)) return undefined;
-    const copy = this.cache.confirmedCopy(
-      this.connections.pathOf(`/users/${id}`),
-    );
+    const copy = this.cache.confirmedCopy(id);
     if (!copy) return undefined;
     let user: UserDto;
     try {
@@ -205,7 +199,7 @@ export class UsersClient {
     this.logger.warn(
       `Showing user ${id} as users confirmed it ${ageS} s ago: ${failure.problem.detail}`,
     );
-    return { user, copy: { ageS, because: failure.problem.detail } };
+    return { user, copy: { ageS } };
   }
 
   /**

@@ -100,6 +100,30 @@ describe('UsersService', () => {
       await expect(repository.findById(1)).resolves.toEqual(ALICE);
     });
 
+    it('applies If-Match: * though the user changed between the check and the write', async () => {
+      let raced = false;
+      const star = (current: { version: number }) => {
+        if (!raced) {
+          raced = true;
+          void repository.update(1, { name: 'Other' }, current.version);
+        }
+        return true;
+      };
+      await expect(
+        service.update(1, { email: 'a@example.org' }, star),
+      ).resolves.toMatchObject({ name: 'Other', email: 'a@example.org' });
+    });
+
+    it('answers 404, not 412, when the user is erased between the check and the write', async () => {
+      const erasing = () => {
+        void repository.erase(1);
+        return true;
+      };
+      await expect(
+        problemOf(service.update(1, { name: 'X' }, erasing)),
+      ).resolves.toMatchObject({ status: 404 });
+    });
+
     it('answers 412 when the user changed between the check and the write', async () => {
       const sneaky = (current: { version: number }) => {
         // Another replica's change lands right after this one read the user.
@@ -149,12 +173,48 @@ describe('UsersService', () => {
       await expect(repository.findById(1)).resolves.toEqual(ALICE);
     });
 
-    it('leaves the user in place when their answers cannot be forgotten, for a retry', async () => {
+    it('finishes an erasure whose forgetting failed when the DELETE is tried again', async () => {
       const keys = new InMemoryIdempotencyStore(new IdempotencySettings());
+      const claim = await keys.claim('k', 'f');
+      if (claim.kind !== 'new') throw new Error(claim.kind);
+      await keys.complete('k', claim.entry, 201, { user_id: 1 });
+      const forget = keys.forgetAnswers.bind(keys);
       keys.forgetAnswers = () => Promise.reject(new Error('down'));
       await make(new InMemoryUsersRepository(), keys);
       await expect(service.erase(1)).rejects.toThrow('down');
-      await expect(repository.findById(1)).resolves.toEqual(ALICE);
+      await expect(repository.findById(1)).resolves.toBeUndefined();
+      keys.forgetAnswers = forget;
+      await expect(problemOf(service.erase(1))).resolves.toMatchObject({
+        status: 404,
+      });
+      await expect(keys.claim('k', 'f')).resolves.toMatchObject({
+        kind: 'new',
+      });
+    });
+
+    it('erases nothing and forgets nothing when If-Match fails, or the user changes in between', async () => {
+      const claim = await idempotency.claim('k', 'f');
+      if (claim.kind !== 'new') throw new Error(claim.kind);
+      await idempotency.complete('k', claim.entry, 201, { user_id: 1 });
+      const racing = (current: { version: number }) => {
+        // Another replica's change lands after this one read the user, every time.
+        void repository.update(
+          1,
+          { name: `V${current.version}` },
+          current.version,
+        );
+        return current.version === 1;
+      };
+      await expect(problemOf(service.erase(1, racing))).resolves.toMatchObject({
+        status: 412,
+      });
+      // Read twice (the second time at version 2, no longer the one If-Match named), changed twice.
+      await expect(repository.findById(1)).resolves.toMatchObject({
+        version: 3,
+      });
+      await expect(idempotency.claim('k', 'f')).resolves.toMatchObject({
+        kind: 'replay',
+      });
     });
   });
 });

@@ -15,6 +15,9 @@ import {
   type UsersRepository,
 } from './users.repository';
 
+/** How often a change that lost a race with another is decided again before a 412. */
+const RACES = 3;
+
 /** Whether a change may go ahead on the user as it is now (the request's If-Match). */
 export type Precondition = (current: User) => boolean;
 
@@ -41,41 +44,48 @@ export class UsersService {
 
   /**
    * Changes the user if `precondition` holds for it now, and only if nobody changes it in
-   * between (the store's write is conditional on the version checked): 404, 412, 409 otherwise.
+   * between: the store's write is conditional on the version checked. When it was changed or
+   * erased in between, the request is decided again on the user as it is then (a tag that no
+   * longer matches: 412; `*`: applied; gone: 404); 409 for a taken email.
    */
   async update(
     id: number,
     changes: UserChanges,
     precondition: Precondition,
   ): Promise<User> {
-    const current = await this.get(id);
-    if (!precondition(current)) throw preconditionFailed(`User ${id}`);
-    const updated = await this.conflictOnTakenEmail(() =>
-      this.users.update(id, changes, current.version),
-    );
-    if (!updated) throw preconditionFailed(`User ${id}`);
-    return updated;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      if (!precondition(current)) throw preconditionFailed(`User ${id}`);
+      const updated = await this.conflictOnTakenEmail(() =>
+        this.users.update(id, changes, current.version),
+      );
+      if (updated) return updated;
+      if (attempt === RACES) throw preconditionFailed(`User ${id}`);
+    }
   }
 
   /**
-   * Erases the user (GDPR art. 17): their row, name and email with it, and the remembered answers
-   * of requests that created them. Conditional when the request is (If-Match); else the user as it
-   * is. 404 when there is no such user, 412 when the precondition fails.
+   * Erases the user (GDPR art. 17): their row, name and email with it, then the remembered
+   * answers of the requests that created them. Conditional on If-Match when sent (412), and
+   * decided again as above when the user changes in between. A user already gone is a 404, after
+   * their answers are forgotten once more: the retry of an erasure that failed half way finishes it.
    */
   async erase(id: number, precondition?: Precondition): Promise<void> {
-    const current = await this.get(id);
-    if (precondition && !precondition(current))
-      throw preconditionFailed(`User ${id}`);
-    // First, so that a failure leaves the user in place for the client's retry.
-    await this.idempotency.forgetAnswers({ user_id: id });
-    const erased = await this.users.erase(
-      id,
-      precondition ? current.version : undefined,
-    );
-    if (!erased) {
-      if (precondition) throw preconditionFailed(`User ${id}`);
-      throw new ProblemException(HttpStatus.NOT_FOUND, `User ${id} not found`);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.users.findById(id);
+      if (!current) {
+        await this.idempotency.forgetAnswers({ user_id: id });
+        throw new ProblemException(
+          HttpStatus.NOT_FOUND,
+          `User ${id} not found`,
+        );
+      }
+      if (precondition && !precondition(current))
+        throw preconditionFailed(`User ${id}`);
+      if (await this.users.erase(id, current.version)) break;
+      if (attempt === RACES) throw preconditionFailed(`User ${id}`);
     }
+    await this.idempotency.forgetAnswers({ user_id: id });
   }
 
   list(page: PageRequest): Promise<Page<User>> {

@@ -22,6 +22,8 @@ export function enableCors(app: INestApplication, origins: string): void {
           'Authorization',
           'Content-Type',
           'Idempotency-Key',
+          'If-Match',
+          'If-None-Match',
           'X-Request-Id',
           'traceparent',
         ],
@@ -30,6 +32,8 @@ export function enableCors(app: INestApplication, origins: string): void {
           'Retry-After',
           'Idempotent-Replayed',
           'WWW-Authenticate',
+          'ETag',
+          'Cache-Status',
         ],
         maxAge: 600,
       };
