@@ -45,6 +45,10 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   app.useLogger(app.get(Logger));
   const settings = app.get(PlatformSettings);
   express.disable('x-powered-by');
+  // req.ip, and so the rate limit's key and the logs' client_ip, is then the client's address
+  // as the trusted proxies tell it, rather than the last proxy's.
+  if (settings.TRUST_PROXY !== '')
+    express.set('trust proxy', settings.TRUST_PROXY);
   express.use(securityHeaders);
   if (settings.CORS_ORIGINS) enableCors(app, settings.CORS_ORIGINS);
   express.use(
