@@ -198,7 +198,9 @@ describe('two replicas of each service behind a load balancer', () => {
         [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
         DATABASE_URL: app === 'users' ? usersDb.url : ordersDb.url,
         USERS_SERVICE_URL: usersUrl,
-        SHUTDOWN_DRAIN_MS: '0',
+        // A drain as in production, shorter: nginx does not watch readiness, so what matters is
+        // how connections are kept and closed around it.
+        SHUTDOWN_DRAIN_MS: '1000',
         // nginx connects from 127.0.0.1, and only it: as compose's TRUST_PROXY=1 does there.
         TRUST_PROXY: '127.0.0.1',
       },
