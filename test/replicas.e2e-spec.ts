@@ -476,7 +476,7 @@ describe('two replicas of each service behind a load balancer', () => {
       ] as const) {
         await expect(replicas[app][index].stop('SIGTERM')).resolves.toBe(0);
         const started = await startReplica(app, index);
-        await waitUntilReady(started.url);
+        await waitUntilReady(started.url, 60_000);
         await eventually(
           () => served(started),
           (count) => count >= 20,
