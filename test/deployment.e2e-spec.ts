@@ -1,14 +1,21 @@
 import { loadConfig } from '@app/config';
-import { portOf, type ServiceDefinition } from '@app/platform';
+import {
+  KEEP_ALIVE_TIMEOUT_MS,
+  portOf,
+  type ServiceDefinition,
+} from '@app/platform';
 import {
   builtMain,
   createTestApp,
-  proxySettings,
   ROOT,
+  serverSettings,
   testConfig,
+  UPSTREAM_SERVER_PARAMETERS,
+  UPSTREAM_SETTINGS,
 } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import request from 'supertest';
@@ -184,6 +191,38 @@ describe('Dockerfile', () => {
   );
 });
 
+/** A config's lines, trimmed, without comments and blank lines. */
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+
+/** The bodies of every nginx block opened by `name {`, found by matching braces. */
+function nginxBlocks(conf: string, name: string): string[] {
+  const bodies: string[] = [];
+  const opening = new RegExp(`(^|\\s)${name} \\{`, 'g');
+  for (const match of conf.matchAll(opening)) {
+    let depth = 0;
+    const start = match.index + match[0].length;
+    for (let i = start; i < conf.length; i++) {
+      if (conf[i] === '{') depth++;
+      else if (conf[i] === '}' && depth-- === 0) {
+        bodies.push(conf.slice(start, i));
+        break;
+      }
+    }
+  }
+  return bodies;
+}
+
+function nginxBlock(conf: string, name: string): string {
+  const [body, ...more] = nginxBlocks(conf, name);
+  if (body === undefined || more.length > 0)
+    throw new Error(`Not exactly one "${name}" block in nginx.conf`);
+  return body;
+}
+
 describe('compose.yaml', () => {
   const composeFile = parse(read('compose.yaml')) as {
     services: Record<
@@ -250,22 +289,60 @@ describe('compose.yaml', () => {
     },
   );
 
-  it('balances each service with the proxy settings the multi-replica test runs', () => {
+  it('balances each service with the upstream and server settings the multi-replica test runs', () => {
     const conf = read('deploy/compose/nginx.conf');
     expect(compose.services.lb.volumes).toContain(
       './deploy/compose/nginx.conf:/etc/nginx/nginx.conf:ro',
     );
     for (const name of APP_NAMES) {
-      const location = new RegExp(
-        `listen ${APPS[name].port};\\s*location / \\{([^}]*)\\}`,
-      ).exec(conf)?.[1];
-      const lines = (text: string) =>
-        text
-          .split('\n')
-          .map((line) => line.trim())
-          .filter(Boolean);
-      expect(lines(location ?? '')).toEqual(lines(proxySettings(name)));
-      expect(conf).toContain(`server ${name}:${APPS[name].port} resolve`);
+      const { port } = APPS[name];
+      expect(lines(nginxBlock(conf, `upstream ${name}`))).toEqual([
+        `zone ${name} 64k;`,
+        `server ${name}:${port} resolve ${UPSTREAM_SERVER_PARAMETERS};`,
+        ...UPSTREAM_SETTINGS,
+      ]);
+      const server = lines(
+        nginxBlocks(conf, 'server').find((block) =>
+          block.includes(`listen ${port};`),
+        ) ?? '',
+      );
+      expect(server).toEqual([
+        `listen ${port};`,
+        ...serverSettings(name).map((line) => line.trim()),
+      ]);
+    }
+  });
+
+  it('has nginx close an idle upstream connection before the services would', () => {
+    const timeouts = [
+      ...read('deploy/compose/nginx.conf').matchAll(
+        /^\s*keepalive_timeout (\d+)s;/gm,
+      ),
+    ].map(([, seconds]) => Number(seconds) * 1000);
+    expect(timeouts).toHaveLength(APP_NAMES.length);
+    for (const timeout of timeouts)
+      expect(timeout).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS);
+  });
+
+  it('answers what nginx answers itself as RFC 9457 problems, each with its own status', () => {
+    const conf = read('deploy/compose/nginx.conf');
+    const names = new Set(
+      [...conf.matchAll(/location (@\w+) \{/g)].map(([, name]) => name),
+    );
+    const answers = [...names].flatMap((name) =>
+      nginxBlocks(conf, `location ${name}`),
+    );
+    // Each server block: 502, 503 and 504.
+    expect(answers).toHaveLength(3 * APP_NAMES.length);
+    for (const body of answers) {
+      expect(body).toContain('default_type application/problem+json;');
+      const [, status, json] = /return (\d+) '(.*)';/.exec(body) ?? [];
+      expect(JSON.parse(json)).toEqual({
+        type: 'about:blank',
+        title: STATUS_CODES[Number(status)],
+        status: Number(status),
+        detail: expect.any(String),
+      });
     }
   });
 

@@ -33,7 +33,7 @@ describe('logs of a built app (real process)', () => {
   const until = (written: (output: string) => boolean) =>
     eventually(() => users!.output(), written, 'the log line');
 
-  it('writes one JSON line per request with method, route, status, duration, request id and trace id', async () => {
+  it("writes one JSON line per request with the client's address, method, route, status, duration, request id and trace id", async () => {
     await startUsers();
     await fetch(`${users!.url}/users/1`, {
       headers: { 'x-request-id': 'log-line-1' },
@@ -50,6 +50,7 @@ describe('logs of a built app (real process)', () => {
       request_id: 'log-line-1',
       trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      client_ip: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/),
       method: 'GET',
       route: '/users/:id',
       url: '/users/1',
@@ -57,6 +58,33 @@ describe('logs of a built app (real process)', () => {
       duration_ms: expect.any(Number),
       msg: 'request completed',
     });
+  });
+
+  /** The client_ip of the line of the request with this id, once it is written. */
+  async function clientIpOf(
+    headers: Record<string, string>,
+    requestId: string,
+  ): Promise<unknown> {
+    await fetch(`${users!.url}/users/1`, {
+      headers: { ...headers, 'x-request-id': requestId },
+    });
+    await until((output) => output.includes(`"request_id":"${requestId}"`));
+    return jsonLines(users!.output()).find((l) => l.request_id === requestId)
+      ?.client_ip;
+  }
+
+  it('logs the connecting address, never what X-Forwarded-For claims, while TRUST_PROXY is unset', async () => {
+    await startUsers();
+    await expect(
+      clientIpOf({ 'x-forwarded-for': '203.0.113.9' }, 'forged-1'),
+    ).resolves.toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+  });
+
+  it('logs the address a proxy TRUST_PROXY names forwards', async () => {
+    await startUsers({ TRUST_PROXY: '127.0.0.1' });
+    await expect(
+      clientIpOf({ 'x-forwarded-for': '198.51.100.1, 203.0.113.9' }, 'fwd-1'),
+    ).resolves.toBe('203.0.113.9');
   });
 
   it('writes application logs as JSON too', async () => {

@@ -1,14 +1,19 @@
 import {
   BuiltApp,
   createTestDatabase,
+  eventually,
   freePort,
+  jsonLines,
   LoadBalancer,
   parsePrometheusText,
+  PostgresServer,
   startBuiltApp,
   startLoadBalancer,
+  startPostgresServer,
   TestDatabase,
   waitUntilReady,
 } from '@app/testing';
+import { get } from 'node:http';
 
 const post = (
   url: string,
@@ -21,8 +26,11 @@ const post = (
     body: JSON.stringify(body),
   });
 
-/** How many requests to `route` with `method` this replica has answered, from its metrics. */
-async function served(app: BuiltApp, method: string, route: string) {
+/**
+ * How many API requests this replica has answered, from its metrics: all of them, or those to
+ * `route` with `method`.
+ */
+async function served(app: BuiltApp, method?: string, route?: string) {
   const metrics = parsePrometheusText(
     await (await fetch(`${app.url}/metrics`)).text(),
   );
@@ -30,21 +38,150 @@ async function served(app: BuiltApp, method: string, route: string) {
     .filter(
       (sample) =>
         sample.name === 'http_request_duration_seconds_count' &&
-        sample.labels.method === method &&
-        sample.labels.route === route,
+        (method === undefined || sample.labels.method === method) &&
+        (route === undefined || sample.labels.route === route),
     )
     .reduce((sum, sample) => sum + sample.value, 0);
 }
+
+/**
+ * A GET from a client of its own: a connection from `address`, one of loopback's many
+ * (127.0.0.2, ...), so that nginx, listening on 127.0.0.1, sees a different client for each.
+ */
+function getFrom(
+  address: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { localAddress: address, headers, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          type: response.headers['content-type'] ?? '',
+          body,
+        }),
+      );
+    }).on('error', reject);
+  });
+}
+
+/** One request of the mixed load, as its client saw it. */
+interface Outcome {
+  route: string;
+  status: number;
+  type: string;
+  /** `Date.now()` when it was sent and when its answer had arrived. */
+  sent: number;
+  done: number;
+  /** The start of the body, or the network error, of an answer that is not a success. */
+  detail?: string;
+}
+
+const ROUTES = [
+  'GET /users/:id',
+  'POST /users',
+  'GET /orders/:id',
+  'POST /orders',
+  'GET /orders',
+] as const;
+
+/**
+ * Clients sending every route of both services through the load balancer, each one request after
+ * another, until stopped: reads and creates, the two-hop routes and the one that needs no users.
+ */
+function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
+  const outcomes: Outcome[] = [];
+  let running = true;
+  let sequence = 0;
+  const send = async (route: (typeof ROUTES)[number]): Promise<Outcome> => {
+    const n = sequence++;
+    const id = (n % 2) + 1;
+    const sent = Date.now();
+    const [method, url, body] = {
+      'GET /users/:id': ['GET', `${urls.users}/users/${id}`],
+      'POST /users': [
+        'POST',
+        `${urls.users}/users`,
+        { name: `Load ${n}`, email: `load-${n}-${sent}@x.io` },
+      ],
+      'GET /orders/:id': ['GET', `${urls.orders}/orders/${id}`],
+      'POST /orders': [
+        'POST',
+        `${urls.orders}/orders`,
+        { user_id: id, product: `Load ${n}` },
+      ],
+      'GET /orders': ['GET', `${urls.orders}/orders?limit=1`],
+    }[route] as [string, string, object?];
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: body ? { 'Content-Type': 'application/json' } : {},
+        body: body && JSON.stringify(body),
+      });
+      const text = await response.text();
+      const ok = response.status === (method === 'POST' ? 201 : 200);
+      return {
+        route,
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        sent,
+        done: Date.now(),
+        ...(!ok && { detail: text.slice(0, 200) }),
+      };
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return {
+        route,
+        status: 0,
+        type: '',
+        sent,
+        done: Date.now(),
+        detail: cause?.code ?? String(error),
+      };
+    }
+  };
+  const client = async (offset: number) => {
+    for (let i = offset; running; i++)
+      outcomes.push(await send(ROUTES[i % ROUTES.length]));
+  };
+  const all = Array.from({ length: clients }, (_, n) => client(n));
+  return {
+    outcomes,
+    /** Waits until `count` more answers have come, however slow the machine. */
+    async next(count: number) {
+      const target = outcomes.length + count;
+      await eventually(
+        () => outcomes.length,
+        (done) => done >= target,
+        `${count} more answers under load`,
+        { limitMs: 60_000 },
+      );
+    },
+    async stop() {
+      running = false;
+      await Promise.all(all);
+      return outcomes;
+    },
+  };
+}
+
+const isSuccess = (outcome: Outcome) =>
+  outcome.status === (outcome.route.startsWith('POST') ? 201 : 200);
 
 /**
  * Two users and two orders processes (the built apps) sharing one PostgreSQL server, a database
  * per service, behind nginx; orders calls users through the load balancer too.
  */
 describe('two replicas of each service behind a load balancer', () => {
+  let postgres: PostgresServer;
   let usersDb: TestDatabase;
   let ordersDb: TestDatabase;
   let lb: LoadBalancer;
-  const ports = { users: [0, 0], orders: [0, 0] };
+  const ports = { users: [0, 0], orders: [0, 0], limited: 0, gone: 0 };
   const replicas: { users: BuiltApp[]; orders: BuiltApp[] } = {
     users: [],
     orders: [],
@@ -54,12 +191,21 @@ describe('two replicas of each service behind a load balancer', () => {
 
   const startReplica = async (app: 'users' | 'orders', index: number) => {
     const port = ports[app][index];
-    const started = await startBuiltApp(app, port, {
-      [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
-      DATABASE_URL: app === 'users' ? usersDb.url : ordersDb.url,
-      USERS_SERVICE_URL: usersUrl,
-      SHUTDOWN_DRAIN_MS: '0',
-    });
+    const started = await startBuiltApp(
+      app,
+      port,
+      {
+        [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
+        DATABASE_URL: app === 'users' ? usersDb.url : ordersDb.url,
+        USERS_SERVICE_URL: usersUrl,
+        // A drain as in production, shorter: nginx does not watch readiness, so what matters is
+        // how connections are kept and closed around it.
+        SHUTDOWN_DRAIN_MS: '1000',
+        // nginx connects from 127.0.0.1, and only it: as compose's TRUST_PROXY=1 does there.
+        TRUST_PROXY: '127.0.0.1',
+      },
+      { limitMs: 60_000 },
+    );
     replicas[app][index] = started;
     return started;
   };
@@ -82,29 +228,37 @@ describe('two replicas of each service behind a load balancer', () => {
     );
 
   beforeAll(async () => {
+    // A server of its own: this suite restarts it.
+    postgres = await startPostgresServer();
     [usersDb, ordersDb] = await Promise.all([
-      createTestDatabase(),
-      createTestDatabase(),
+      createTestDatabase(postgres.url),
+      createTestDatabase(postgres.url),
     ]);
     for (const app of ['users', 'orders'] as const)
       ports[app] = [await freePort(), await freePort()];
+    ports.limited = await freePort();
+    ports.gone = await freePort();
     const url = (port: number) => `http://127.0.0.1:${port}`;
     lb = await startLoadBalancer({
       users: ports.users.map(url),
       orders: ports.orders.map(url),
+      // A users replica with a rate limit, started by the test that needs it.
+      limited: [url(ports.limited)],
+      // Nothing listens there: nginx has to answer itself.
+      gone: [url(ports.gone)],
     }).catch(async (error: Error) => {
-      await Promise.all([usersDb.drop(), ordersDb.drop()]);
+      await postgres.stop();
       throw error;
     });
     usersUrl = lb.urls.users;
     ordersUrl = lb.urls.orders;
     await startAll();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await stopAll();
     await lb?.stop();
-    await Promise.all([usersDb?.drop(), ordersDb?.drop()]);
+    await postgres?.stop();
   });
 
   it('applied the migrations once, from one of the replicas started together', () => {
@@ -226,6 +380,169 @@ describe('two replicas of each service behind a load balancer', () => {
     await waitUntilReady(replicas.users[0].url);
     await waitUntilReady(replicas.orders[1].url);
   });
+
+  it('tells clients behind nginx apart by the address nginx forwards, and believes no client about its own', async () => {
+    const port = ports.limited;
+    const limited = await startBuiltApp(
+      'users',
+      port,
+      {
+        USERS_PORT: String(port),
+        DATABASE_URL: usersDb.url,
+        TRUST_PROXY: '127.0.0.1',
+        RATE_LIMIT_PER_MINUTE: '3',
+      },
+      { limitMs: 60_000 },
+    );
+    try {
+      await waitUntilReady(limited.url);
+      const viaNginx = `${lb.urls.limited}/users/1`;
+      const from = (address: string, id: string, url = viaNginx, xff = {}) =>
+        getFrom(address, url, { 'x-request-id': id, ...xff }).then(
+          ({ status }) => status,
+        );
+      for (let i = 0; i < 3; i++)
+        await expect(from('127.0.0.2', `a-${i}`)).resolves.toBe(200);
+      // Client A is out of requests, whoever it says it forwards for: nginx adds A's address.
+      await expect(
+        from('127.0.0.2', 'a-forged', viaNginx, {
+          'x-forwarded-for': '127.0.0.9',
+        }),
+      ).resolves.toBe(429);
+      // Client B has a bucket of its own.
+      await expect(from('127.0.0.3', 'b-0')).resolves.toBe(200);
+      // Straight to the replica, from an address it does not trust, claiming to be A: not A.
+      await expect(
+        from('127.0.0.4', 'direct-forged', `${limited.url}/users/1`, {
+          'x-forwarded-for': '127.0.0.2',
+        }),
+      ).resolves.toBe(200);
+
+      const clientIp = async (id: string) =>
+        (
+          await eventually(
+            () =>
+              jsonLines(limited.output()).find(
+                (line) => line.request_id === id,
+              ),
+            Boolean,
+            `the log line of ${id}`,
+          )
+        )?.client_ip;
+      await expect(clientIp('a-0')).resolves.toBe('127.0.0.2');
+      await expect(clientIp('a-forged')).resolves.toBe('127.0.0.2');
+      await expect(clientIp('b-0')).resolves.toBe('127.0.0.3');
+      await expect(clientIp('direct-forged')).resolves.toMatch(
+        /^(::ffff:)?127\.0\.0\.4$/,
+      );
+    } finally {
+      await limited.stop();
+    }
+  }, 120_000);
+
+  it('answers problem+json itself when no replica can answer, for a GET and a POST', async () => {
+    for (const method of ['GET', 'POST']) {
+      const response = await fetch(`${lb.urls.gone}/users`, {
+        method,
+        headers: { 'Content-Type': 'application/json' },
+        body: method === 'POST' ? '{"name":"N","email":"n@x.io"}' : undefined,
+      });
+      expect(response.status).toBe(502);
+      expect(response.headers.get('content-type')).toBe(
+        'application/problem+json',
+      );
+      expect(response.headers.get('retry-after')).toBe('1');
+      await expect(response.json()).resolves.toEqual({
+        type: 'about:blank',
+        title: 'Bad Gateway',
+        status: 502,
+        detail:
+          'No replica of the service could be reached; try again shortly.',
+      });
+    }
+  });
+
+  it('loses no request through a rolling restart of every replica under mixed load', async () => {
+    const load = mixedLoad({ users: usersUrl, orders: ordersUrl });
+    try {
+      await load.next(100);
+      // One at a time, as an orchestrator rolls a release out: SIGTERM, the old process gone,
+      // a new one ready and serving through nginx before the next is stopped.
+      for (const [app, index] of [
+        ['users', 0],
+        ['users', 1],
+        ['orders', 0],
+        ['orders', 1],
+      ] as const) {
+        await expect(replicas[app][index].stop('SIGTERM')).resolves.toBe(0);
+        const started = await startReplica(app, index);
+        await waitUntilReady(started.url, 60_000);
+        await eventually(
+          () => served(started),
+          (count) => count >= 20,
+          `the new ${app} replica to serve through nginx`,
+          { limitMs: 60_000 },
+        );
+      }
+      await load.next(100);
+    } finally {
+      await load.stop();
+    }
+    const failed = load.outcomes.filter((outcome) => !isSuccess(outcome));
+    expect({
+      failed,
+      errorLog: failed.length > 0 ? lb.errorLog() : '',
+    }).toEqual({ failed: [], errorLog: '' });
+    for (const route of ROUTES)
+      expect(
+        load.outcomes.filter((outcome) => outcome.route === route).length,
+      ).toBeGreaterThan(20);
+  }, 300_000);
+
+  it('answers only 503 problem+json through a fast PostgreSQL restart under mixed load, and every route within 2 s after', async () => {
+    const load = mixedLoad({ users: usersUrl, orders: ordersUrl });
+    let down = { stoppedAt: 0, backAt: 0 };
+    try {
+      await load.next(100);
+      down = await postgres.restart(400);
+      // Until every route has been answered for a request sent 2 s after PostgreSQL was back.
+      await eventually(
+        () => load.outcomes,
+        (outcomes) =>
+          ROUTES.every((route) =>
+            outcomes.some(
+              (outcome) =>
+                outcome.route === route && outcome.sent > down.backAt + 2000,
+            ),
+          ),
+        'every route answered 2 s after PostgreSQL was back',
+        { limitMs: 60_000 },
+      );
+    } finally {
+      await load.stop();
+    }
+    const failed = load.outcomes.filter((outcome) => !isSuccess(outcome));
+    const downMs = down.backAt - down.stoppedAt;
+    // The services' own answers, passed through: a problem with the service's request id. No
+    // HTML, and nothing from nginx itself.
+    expect({
+      downMs,
+      other: failed.filter(
+        (outcome) =>
+          outcome.status !== 503 ||
+          outcome.type !== 'application/problem+json; charset=utf-8' ||
+          !/"request_id":/.test(outcome.detail ?? ''),
+      ),
+    }).toEqual({ downMs, other: [] });
+    // The database restart did show: replicas answered 503 while it was down.
+    expect(failed.length).toBeGreaterThan(0);
+    // All back within 2 s of PostgreSQL.
+    expect(
+      failed
+        .filter((outcome) => outcome.sent > down.backAt + 2000)
+        .map((outcome) => ({ ...outcome, sent: outcome.sent - down.backAt })),
+    ).toEqual([]);
+  }, 180_000);
 
   it('keeps every row and the id sequence when all replicas restart', async () => {
     const before = await (await fetch(`${usersUrl}/users?limit=1`)).json();

@@ -6,6 +6,9 @@ import {
   startBuiltApp,
   StandInServer,
 } from '@app/testing';
+import { KEEP_ALIVE_TIMEOUT_MS } from '@app/platform';
+import { connect, Socket } from 'node:net';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What a fetch ended with: a status, or the network error's code. */
@@ -17,6 +20,50 @@ async function outcome(url: string): Promise<number | string> {
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
     return cause?.code ?? String(error);
+  }
+}
+
+/**
+ * One kept-alive connection, by hand: a client that decides itself when to send on it, and sees
+ * whether the server has closed it.
+ */
+class KeptAliveConnection {
+  private received = '';
+  ended = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (this.received += chunk));
+    socket.on('end', () => (this.ended = true));
+    socket.on('close', () => (this.ended = true));
+    socket.on('error', () => (this.ended = true));
+  }
+
+  static async open(port: number): Promise<KeptAliveConnection> {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    return new KeptAliveConnection(socket);
+  }
+
+  /** Sends a GET and waits for its whole answer: the status and the headers. */
+  async get(path: string): Promise<{ status: number; headers: string }> {
+    this.received = '';
+    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    const answer = await eventually(
+      () => /^HTTP\/1\.1 (\d+)[^]*?\r\n\r\n/.exec(this.received),
+      (match) => {
+        if (this.ended && !match) throw new Error('closed without an answer');
+        if (!match) return false;
+        const length = /content-length: (\d+)/i.exec(match[0])?.[1];
+        return this.received.length >= match[0].length + Number(length ?? 0);
+      },
+      `the answer to GET ${path}`,
+    );
+    return { status: Number(answer![1]), headers: answer![0].toLowerCase() };
+  }
+
+  close(): void {
+    this.socket.destroy();
   }
 }
 
@@ -154,6 +201,62 @@ describe('graceful shutdown of a built app (real process, real signal)', () => {
     expect(app.output()).toContain(
       'Requests still in flight after the shutdown timeout',
     );
+  });
+
+  it('keeps connections alive through the drain, then closes each after its next answer, never an idle one', async () => {
+    const port = await freePort();
+    app = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '1000',
+    });
+    const connection = await KeptAliveConnection.open(port);
+    try {
+      const before = await connection.get('/users/1');
+      expect(before.status).toBe(200);
+      // Idle connections are the balancer's to close, and it closes them sooner.
+      expect(before.headers).toContain(
+        `keep-alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`,
+      );
+
+      app.process.kill('SIGTERM');
+      await waitForOutcome(`${app.url}/health/ready`, 503);
+      // Draining: not ready, and still keeping the connection, so that a balancer that does
+      // not watch readiness opens no new ones until the listener closes.
+      const draining = await connection.get('/users/1');
+      expect(draining.status).toBe(200);
+      expect(draining.headers).not.toContain('connection: close');
+
+      await waitForOutcome(`${app.url}/health/live`, 'ECONNREFUSED');
+      // The listener is closed, and the idle connection is still there: a request sent on it
+      // now is answered, and told that the connection closes after it.
+      expect(connection.ended).toBe(false);
+      const after = await connection.get('/users/1');
+      expect(after.status).toBe(200);
+      expect(after.headers).toContain('connection: close');
+      await waitFor(() => connection.ended, 'the connection to close');
+      await expect(app.exited).resolves.toBe(0);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('cuts a connection its client keeps idle once SHUTDOWN_TIMEOUT_MS is over, and exits 0 without a word about requests in flight', async () => {
+    const port = await freePort();
+    app = await startBuiltApp('users', port, {
+      USERS_PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '300',
+    });
+    const connection = await KeptAliveConnection.open(port);
+    try {
+      expect((await connection.get('/users/1')).status).toBe(200);
+      app.process.kill('SIGTERM');
+      await expect(app.exited).resolves.toBe(0);
+      await waitFor(() => connection.ended, 'the connection to be cut');
+      expect(app.output()).not.toContain('Requests still in flight');
+    } finally {
+      connection.close();
+    }
   });
 
   it('shuts down the same way on SIGINT (Ctrl-C)', async () => {

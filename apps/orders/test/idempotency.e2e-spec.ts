@@ -79,7 +79,7 @@ describe('POST /orders with Idempotency-Key (e2e)', () => {
 
   it('frees the key when users failed, so the retry of the POST can succeed', async () => {
     handler = answer(503, 'down', 'text/plain');
-    expectProblem(await create('order-key'), 502);
+    expectProblem(await create('order-key'), 503);
     handler = answer(200, BOB);
     await create('order-key').expect(201, { order_id: 3 });
     expect(await total()).toBe(3);

@@ -417,11 +417,11 @@ describe('orders app (e2e)', () => {
         502,
       ],
       [
-        'answers 503',
+        'answers 503 (up, but unable to serve for now)',
         async () =>
           (users = await StandInServer.start(answer(503, 'busy', 'text/plain')))
             .url,
-        502,
+        503,
       ],
       [
         'answers 400',

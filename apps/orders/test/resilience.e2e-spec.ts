@@ -95,14 +95,27 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       expect(calls()).toBe(2);
     });
 
-    it('gives up after 2 retries with 502', async () => {
-      await boot(answer(503, 'busy', 'text/plain'));
+    it('gives up after 2 retries of a 502 or 504 with 502', async () => {
+      await boot(
+        script(answer(502, '{}'), answer(504, '{}'), answer(502, '{}')),
+      );
       expectProblem(await http().get('/orders/1'), 502);
       expect(calls()).toBe(3);
     });
 
+    it('gives up after 2 retries of a 503 with 503 and Retry-After: users is up, unable for now', async () => {
+      await boot(answer(503, 'busy', 'text/plain'));
+      const response = await http().get('/orders/1');
+      expectProblem(response, 503);
+      expect(response.body.detail).toBe(
+        'The users service is unavailable for now',
+      );
+      expect(response.headers['retry-after']).toBe('1');
+      expect(calls()).toBe(3);
+    });
+
     it('retries no more than USERS_SERVICE_RETRIES says', async () => {
-      await boot(answer(503, 'busy', 'text/plain'), {
+      await boot(answer(502, '{}'), {
         USERS_SERVICE_RETRIES: 0,
       });
       expectProblem(await http().get('/orders/1'), 502);
@@ -204,7 +217,7 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       // A failing users app that takes 500 ms to fail, so not calling it is visibly quicker.
       await boot(
         slowly(500, (req, res) =>
-          (down ? answer(503, 'down', 'text/plain') : healthy)(req, res),
+          (down ? answer(502, '{}') : healthy)(req, res),
         ),
         {
           USERS_SERVICE_TIMEOUT_MS: 5000,
@@ -261,7 +274,7 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
     });
 
     it('opens again when the probe after the cool-down fails', async () => {
-      await boot(answer(503, 'down', 'text/plain'), {
+      await boot(answer(502, '{}'), {
         USERS_SERVICE_BREAKER_THRESHOLD: 2,
       });
       await http().get('/orders/1').expect(503);
@@ -307,7 +320,8 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
           if (usersState === 'holding' && req.url !== '/health/live')
             held.push([req, res]);
           else if (usersState === 'down' && req.url !== '/health/live')
-            answer(503, 'down', 'text/plain')(req, res);
+            // A 500 counts towards the circuit (a 503 does not).
+            answer(500, 'down', 'text/plain')(req, res);
           else healthy(req, res);
         },
         {
@@ -359,6 +373,17 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       );
       const closed = await http().get('/health/ready').expect(200);
       expect(closed.body.details.users.circuit).toBe('closed');
+    });
+
+    it('does not count a 503: users is up and answering, only unable to serve for now', async () => {
+      await boot(answer(503, 'down', 'text/plain'), {
+        USERS_SERVICE_BREAKER_THRESHOLD: 1,
+      });
+      for (let i = 0; i < 3; i++) await http().get('/orders/1').expect(503);
+      // Every call tried all its attempts: none was refused by an open circuit.
+      expect(calls()).toBe(9);
+      const ready = await http().get('/health/ready').expect(200);
+      expect(ready.body.details.users.circuit).toBe('closed');
     });
 
     it('does not count a 404 as a failure', async () => {

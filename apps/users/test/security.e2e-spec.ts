@@ -174,6 +174,28 @@ describe('users app safe defaults (e2e)', () => {
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     });
 
+    it('counts per connecting address while TRUST_PROXY is unset: X-Forwarded-For changes nothing', async () => {
+      await boot({ RATE_LIMIT_PER_MINUTE: 2 });
+      const from = (client: string) =>
+        http().get('/users/1').set('X-Forwarded-For', client);
+      await from('203.0.113.1').expect(200);
+      await from('203.0.113.2').expect(200);
+      expectProblem(await from('203.0.113.3'), 429);
+    });
+
+    it('counts per client behind a proxy TRUST_PROXY names, as the proxy tells it', async () => {
+      // supertest connects from loopback: the app is behind a proxy on loopback.
+      await boot({ RATE_LIMIT_PER_MINUTE: 2, TRUST_PROXY: 'loopback' });
+      const from = (client: string) =>
+        http().get('/users/1').set('X-Forwarded-For', client);
+      await from('203.0.113.1').expect(200);
+      await from('203.0.113.1').expect(200);
+      expectProblem(await from('203.0.113.1'), 429);
+      // The next proxy's address is the client's: what the client itself claimed is not.
+      expectProblem(await from('203.0.113.2, 203.0.113.1'), 429);
+      await from('203.0.113.2').expect(200);
+    });
+
     it('never limits health and metrics', async () => {
       await boot({ RATE_LIMIT_PER_MINUTE: 1 });
       for (let i = 0; i < 5; i++) {

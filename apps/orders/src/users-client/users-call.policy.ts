@@ -1,3 +1,4 @@
+import { HttpStatus } from '@nestjs/common';
 import { isAxiosError } from 'axios';
 import {
   bulkhead,
@@ -16,7 +17,7 @@ import {
 } from 'cockatiel';
 import type { UsersClientSettings } from './users-client.settings';
 
-/** The users app answered 5xx: worth a breaker's attention, and for 502/503/504 a retry. */
+/** The users app answered 5xx: retried if 502, 503 or 504; counted by the breaker unless 503. */
 export class UsersServerError extends Error {
   constructor(readonly status: number) {
     super(`The users service answered ${status}`);
@@ -41,11 +42,17 @@ function isRetryable(error: unknown): boolean {
   );
 }
 
+/**
+ * What the breaker counts. Not a 503: that is users up and answering at once, saying it cannot
+ * serve just now (its database is away for a moment). Calling it costs orders nothing, and
+ * counting it would keep orders refusing for the whole cool-down after the database is back.
+ */
 function isFailure(error: unknown): boolean {
   return (
     isConnectionError(error) ||
     error instanceof TaskCancelledError ||
-    error instanceof UsersServerError
+    (error instanceof UsersServerError &&
+      error.status !== HttpStatus.SERVICE_UNAVAILABLE)
   );
 }
 

@@ -106,6 +106,18 @@ describe('UsersClient', () => {
     });
   });
 
+  it('answers 503 when users answers 503 to every attempt: up, but unable for now', async () => {
+    respond(503, '{"status":503}');
+    const error = await client.findUser(1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemException);
+    expect((error as ProblemException).problem).toMatchObject({
+      status: 503,
+      detail: 'The users service is unavailable for now',
+    });
+    expect((error as ProblemException).headers).toEqual({ 'Retry-After': '1' });
+    expect(get).toHaveBeenCalledTimes(3);
+  });
+
   it.each(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EHOSTUNREACH'])(
     'answers 503 for a network error %s',
     async (code) => {

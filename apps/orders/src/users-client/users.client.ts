@@ -83,8 +83,9 @@ const PROBE_TIMEOUT_MS = 1000;
 /**
  * The orders app's only door to the users app: the one place that knows its URL and wire format.
  * Calls go through a resilience policy (see createUsersCallPolicy), and whatever still goes wrong
- * becomes one of three answers the orders app can give: 503 (users unreachable, circuit open, too
- * many calls in flight), 504 (users too slow) or 502 (users answered something we cannot use).
+ * becomes one of three answers the orders app can give: 503 (users unreachable or unavailable for
+ * now, circuit open, too many calls in flight), 504 (users too slow) or 502 (users answered
+ * something we cannot use).
  */
 @Injectable()
 export class UsersClient {
@@ -326,6 +327,14 @@ export class UsersClient {
       );
     }
     if (error instanceof UsersServerError) {
+      if (error.status === HttpStatus.SERVICE_UNAVAILABLE) {
+        this.logger.warn(`The users service answered 503 to GET ${path}`);
+        return new ProblemException(
+          HttpStatus.SERVICE_UNAVAILABLE,
+          'The users service is unavailable for now',
+          { ...options, headers: { 'Retry-After': '1' } },
+        );
+      }
       return this.badGateway(`answered ${error.status} to GET ${path}`);
     }
     this.logger.warn(

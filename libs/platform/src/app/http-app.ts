@@ -5,6 +5,7 @@ import {
   Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { installContextPropagation } from '@app/telemetry';
 import { Logger } from 'nestjs-pino';
@@ -23,6 +24,14 @@ import { Lifecycle } from './lifecycle';
 import { HTTP_LOGGER } from '../observability/logging';
 
 const BODY_LIMIT = '100kb';
+
+/**
+ * How long an idle kept-alive connection stays open (Node's default, said here because the
+ * balancer in front must close its idle connections sooner: nginx.conf's upstream
+ * `keepalive_timeout` is below it). Whoever closes an idle connection races the other side's
+ * next request on it; when the balancer closes first, it never sends into a closing one.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 /**
  * Options both `main.ts` and the e2e tests create the app with: we register the body parser
@@ -45,6 +54,10 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   app.useLogger(app.get(Logger));
   const settings = app.get(PlatformSettings);
   express.disable('x-powered-by');
+  // req.ip, and so the rate limit's key and the logs' client_ip, is then the client's address
+  // as the trusted proxies tell it, rather than the last proxy's.
+  if (settings.TRUST_PROXY !== '')
+    express.set('trust proxy', settings.TRUST_PROXY);
   express.use(securityHeaders);
   if (settings.CORS_ORIGINS) enableCors(app, settings.CORS_ORIGINS);
   express.use(
@@ -81,6 +94,7 @@ export async function runHttpApp(
   afterClose: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   await app.listen(port);
+  (app.getHttpServer() as Server).keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const { SHUTDOWN_DRAIN_MS, SHUTDOWN_TIMEOUT_MS } = app.get(PlatformSettings);
   let shuttingDown = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {

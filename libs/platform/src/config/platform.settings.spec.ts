@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig } from '@app/config';
+import express from 'express';
 import { PlatformSettings } from './platform.settings';
 import { ServiceConfig } from './service-config';
 
 describe('PlatformSettings', () => {
-  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit', () => {
+  it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, no proxy trusted', () => {
     expect(loadConfig(PlatformSettings, {})).toEqual({
       LOG_LEVEL: 'info',
       NODE_ENV: 'development',
@@ -11,7 +12,48 @@ describe('PlatformSettings', () => {
       SHUTDOWN_TIMEOUT_MS: 10_000,
       CORS_ORIGINS: '',
       RATE_LIMIT_PER_MINUTE: 0,
+      TRUST_PROXY: '',
     });
+  });
+
+  it.each([
+    ['1', 1],
+    ['10', 10],
+    ['loopback', 'loopback'],
+    ['10.0.0.7', '10.0.0.7'],
+    ['10.0.0.0/8,fd00::/8', '10.0.0.0/8,fd00::/8'],
+    ['uniquelocal, 192.0.2.10, ::1', 'uniquelocal, 192.0.2.10, ::1'],
+    ['::ffff:10.0.0.1/128', '::ffff:10.0.0.1/128'],
+  ])('accepts TRUST_PROXY=%p as Express takes it, %p', (value, expected) => {
+    const { TRUST_PROXY } = loadConfig(PlatformSettings, {
+      TRUST_PROXY: value,
+    });
+    expect(TRUST_PROXY).toBe(expected);
+    // What is accepted here, Express takes: it would throw at start otherwise.
+    expect(() => express().set('trust proxy', TRUST_PROXY)).not.toThrow();
+  });
+
+  it.each([
+    'true',
+    'false',
+    '0',
+    '11',
+    '1.5',
+    '10.0.0.0/0',
+    '10.0.0.0/33',
+    '10.0.0.0/8/8',
+    '10.0.0.0/255.0.0.0',
+    '::1/129',
+    '10.0.0.256',
+    '0x7f000001',
+    '0177.0.0.1',
+    'example.com',
+    'loopback,',
+    'lo',
+  ])('refuses TRUST_PROXY=%p at start', (value) => {
+    expect(() => loadConfig(PlatformSettings, { TRUST_PROXY: value })).toThrow(
+      `TRUST_PROXY=${JSON.stringify(value)}: TRUST_PROXY must be a hop count (1 to 10), or a comma-separated list of IP addresses, CIDR ranges (10.0.0.0/8), loopback, linklocal or uniquelocal`,
+    );
   });
 
   it.each([

@@ -25,9 +25,9 @@ export interface HttpLogger {
 /**
  * The service's pino logger and its per-request middleware. Every line carries the service, and
  * inside a request its id and trace id, read from the request's context (requestContextMiddleware)
- * rather than from a logger made per request. A request's line holds method, route, status,
- * duration, request id and trace id, never bodies or headers, so `authorization` and `cookie`
- * cannot leak.
+ * rather than from a logger made per request. A request's line holds the client's address,
+ * method, route, status, duration, request id and trace id, never bodies or headers, so
+ * `authorization` and `cookie` cannot leak.
  *
  * This replaces pino-http, which made two child loggers for every request: that cost more CPU
  * than the rest of a `GET /users/:id` together. The lines it wrote are unchanged.
@@ -93,6 +93,9 @@ export function createHttpLogger(
           ...(principal?.clientId !== undefined && {
             client_id: principal.clientId,
           }),
+          // Express works it out on first read, from the peer and, with TRUST_PROXY, from
+          // X-Forwarded-For: read here, only for a line that is written.
+          client_ip: request.ip,
           method: request.method,
           route,
           url: request.originalUrl,

@@ -24,8 +24,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: testServerUrl() });
+async function admin<T>(
+  serverUrl: string,
+  run: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = new Client({ connectionString: serverUrl });
   await client.connect();
   try {
     return await run(client);
@@ -34,22 +37,28 @@ async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A new empty database, so that each suite starts from nothing, as a fresh deployment does. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const url = reserveTestDatabaseUrl();
+/**
+ * A new empty database, so that each suite starts from nothing, as a fresh deployment does: on
+ * the test server, or on `serverUrl` (a PostgreSQL server of the suite's own).
+ */
+export async function createTestDatabase(
+  serverUrl = testServerUrl(),
+): Promise<TestDatabase> {
+  const url = reserveTestDatabaseUrl(serverUrl);
   return { url, drop: await createReservedDatabase(url) };
 }
 
-const reserved = new Set<string>();
+/** Reserved database URLs, each with the URL of its server. */
+const reserved = new Map<string, string>();
 
 /**
  * The URL of a database that does not exist yet: for a config, which is built synchronously.
  * `createTestApp` creates it (createReservedDatabase) before the app boots.
  */
-export function reserveTestDatabaseUrl(): string {
-  const url = new URL(testServerUrl());
+export function reserveTestDatabaseUrl(serverUrl = testServerUrl()): string {
+  const url = new URL(serverUrl);
   url.pathname = `/test_${randomBytes(6).toString('hex')}`;
-  reserved.add(url.toString());
+  reserved.set(url.toString(), serverUrl);
   return url.toString();
 }
 
@@ -57,11 +66,13 @@ export function reserveTestDatabaseUrl(): string {
 export async function createReservedDatabase(
   url: string,
 ): Promise<() => Promise<void>> {
-  if (!reserved.delete(url)) throw new Error(`not a reserved test database`);
+  const serverUrl = reserved.get(url);
+  if (serverUrl === undefined) throw new Error(`not a reserved test database`);
+  reserved.delete(url);
   const name = new URL(url).pathname.slice(1);
-  await admin((client) => client.query(`create database ${name}`));
+  await admin(serverUrl, (client) => client.query(`create database ${name}`));
   return () =>
-    admin((client) =>
+    admin(serverUrl, (client) =>
       client.query(`drop database if exists ${name} with (force)`),
     ).then(() => undefined);
 }

@@ -34,8 +34,10 @@ export interface LoadBalancer {
 
 /**
  * nginx from the machine's packages in front of each group of replicas, with the settings of
- * deploy/compose/nginx.conf: round robin, kept-alive upstream connections, and a GET retried on
- * the next replica when one fails, so that losing a replica loses no idempotent request.
+ * deploy/compose/nginx.conf (which says why each is so): round robin, kept-alive upstream
+ * connections, a request that cannot reach a replica retried on the next, the services' own
+ * answers passed through, and nginx's own errors as problem+json. It listens on 127.0.0.1 only,
+ * so a client bound to another loopback address (127.0.0.2) is a client of its own.
  */
 export async function startLoadBalancer(
   upstreams: Record<string, string[]>,
@@ -74,14 +76,12 @@ ${Object.entries(upstreams)
   .map(
     ([name, servers]) => `
   upstream ${name} {
-${servers.map((url) => `    server ${new URL(url).host} max_fails=1 fail_timeout=2s;`).join('\n')}
-    keepalive 32;
+${servers.map((url) => `    server ${new URL(url).host} ${UPSTREAM_SERVER_PARAMETERS};`).join('\n')}
+${indent(UPSTREAM_SETTINGS, 4)}
   }
   server {
     listen 127.0.0.1:${ports[name]};
-    location / {
-${proxySettings(name)}
-    }
+${indent(serverSettings(name), 4)}
   }`,
   )
   .join('\n')}
@@ -128,18 +128,66 @@ ${proxySettings(name)}
   };
 }
 
-/** The proxy directives of deploy/compose/nginx.conf's locations; the deployment test compares. */
-export function proxySettings(upstream: string): string {
+/** The parameters of each upstream's `server` line in deploy/compose/nginx.conf. */
+export const UPSTREAM_SERVER_PARAMETERS = 'max_fails=0';
+
+/** The rest of each upstream block of deploy/compose/nginx.conf. */
+export const UPSTREAM_SETTINGS = ['keepalive 32;', 'keepalive_timeout 4s;'];
+
+/** nginx's own answers, when no replica could give one: status, title, detail, Retry-After. */
+const OWN_ANSWERS = [
+  [
+    'bad_gateway',
+    502,
+    'Bad Gateway',
+    'No replica of the service could be reached; try again shortly.',
+    true,
+  ],
+  [
+    'unavailable',
+    503,
+    'Service Unavailable',
+    'The load balancer cannot take the request now; try again shortly.',
+    true,
+  ],
+  [
+    'timeout',
+    504,
+    'Gateway Timeout',
+    'No replica of the service answered in time.',
+    false,
+  ],
+] as const;
+
+/**
+ * Each server block of deploy/compose/nginx.conf after its `listen`: the proxying location and
+ * the locations of nginx's own answers. The deployment test compares them line by line.
+ */
+export function serverSettings(upstream: string): string[] {
   return [
-    `proxy_pass http://${upstream};`,
-    'proxy_http_version 1.1;',
-    'proxy_set_header Connection "";',
-    'proxy_set_header Host $host;',
-    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    'proxy_next_upstream error timeout http_502 http_503;',
-    'proxy_next_upstream_tries 2;',
-    'proxy_connect_timeout 2s;',
-  ]
-    .map((line) => `      ${line}`)
-    .join('\n');
+    'location / {',
+    ...[
+      `proxy_pass http://${upstream};`,
+      'proxy_http_version 1.1;',
+      'proxy_set_header Connection "";',
+      'proxy_set_header Host $host;',
+      'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      'proxy_next_upstream error timeout;',
+      'proxy_next_upstream_tries 2;',
+      'proxy_connect_timeout 2s;',
+      ...OWN_ANSWERS.map(([name, status]) => `error_page ${status} @${name};`),
+    ].map((line) => `  ${line}`),
+    '}',
+    ...OWN_ANSWERS.flatMap(([name, status, title, detail, retryAfter]) => [
+      `location @${name} {`,
+      '  types { }',
+      '  default_type application/problem+json;',
+      ...(retryAfter ? ['  add_header Retry-After 1 always;'] : []),
+      `  return ${status} '${JSON.stringify({ type: 'about:blank', title, status, detail })}';`,
+      '}',
+    ]),
+  ];
 }
+
+const indent = (lines: string[], spaces: number) =>
+  lines.map((line) => `${' '.repeat(spaces)}${line}`).join('\n');
