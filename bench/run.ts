@@ -48,7 +48,10 @@ const only = String(option('only') ?? '')
 const routesWanted = String(option('routes') ?? '')
   .split(',')
   .filter(Boolean);
-const partial = process.argv.length > (quick ? 3 : 2);
+// Baselines only add rows, so a run with them still writes the full report.
+const partial =
+  process.argv.filter((arg) => !arg.startsWith('--baseline=')).length >
+  (quick ? 3 : 2);
 const settings = {
   connections: 32,
   durationS: Number(option('duration') ?? (quick ? 1 : 5)),
@@ -538,6 +541,19 @@ function render(
         (route) =>
           `\`${route.name}\` ${fixed(ratio(route.name, onPostgres, project), 2)}×`,
       ).join(', ')}.`,
+    );
+  }
+  for (const { name } of baselines) {
+    if (!project || !named(name)) continue;
+    lines.push(
+      `Throughput, ${project} / ${name}: ${ROUTES.map(
+        (route) =>
+          `\`${route.name}\` ${fixed(ratio(route.name, project, name), 2)}×`,
+      ).join(', ')}; CPU per request: ${ROUTES.map((route) => {
+        const cpu = (impl: string) =>
+          median(samples.get(`${route.name}|${impl}`)!.map((s) => s.cpuUs));
+        return `${fixed(cpu(project) / cpu(name), 2)}×`;
+      }).join(', ')}.`,
     );
   }
   if (outage.size > 0) {
