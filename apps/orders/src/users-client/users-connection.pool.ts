@@ -41,28 +41,30 @@ export class UsersConnectionPool implements OnApplicationShutdown {
   }
 
   readonly adapter: AxiosAdapter = async (config) => {
-    let answer: Dispatcher.ResponseData;
-    let data: string;
     const { authorization, ...sent } = config.headers.toJSON() as Record<
       string,
       string
     >;
     // Orders' token rides past the cache, to be put on the wire below it (see UsersCache).
-    const request: Dispatcher.RequestOptions = {
+    const request: Dispatcher.DispatchOptions = {
       method: (config.method ?? 'get').toUpperCase() as 'GET',
       path: this.pathPrefix + (config.url ?? ''),
       headers: sent,
       body: config.data as string | undefined,
-      signal: config.signal as AbortSignal | undefined,
     };
     if (authorization !== undefined)
       Object.assign(request, { [BEARER]: authorization });
+    let answer: Answer;
     try {
-      answer = await this.dispatcher.request(request);
-      data = await answer.body.text();
+      answer = await send(
+        this.dispatcher,
+        request,
+        config.signal as AbortSignal | undefined,
+      );
     } catch (error) {
       throw failure(error, config);
     }
+    const { data } = answer;
     const headers = new AxiosHeaders();
     for (const name of HEADERS_READ) {
       const value = answer.headers[name];
@@ -93,6 +95,59 @@ export class UsersConnectionPool implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  data: string;
+}
+
+/**
+ * One request over the dispatcher, its body gathered into a string: undici's `dispatch` with a
+ * handler of its own, not `request`, whose body stream and async resource per call cost more than
+ * a small JSON answer needs.
+ */
+function send(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal | undefined,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    let controller: Dispatcher.DispatchController | undefined;
+    const abort = () => controller?.abort(signal?.reason);
+    signal?.addEventListener('abort', abort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', abort);
+    let statusCode = 0;
+    let headers: Answer['headers'] = {};
+    const chunks: Buffer[] = [];
+    dispatcher.dispatch(options, {
+      onRequestStart(started) {
+        controller = started;
+        if (signal?.aborted) started.abort(signal.reason);
+      },
+      onResponseStart(_controller, status, received) {
+        statusCode = status;
+        headers = received;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        settle();
+        resolve({
+          statusCode,
+          headers,
+          data: Buffer.concat(chunks).toString(),
+        });
+      },
+      onResponseError(_controller, error) {
+        settle();
+        reject(error);
+      },
+    });
+  });
 }
 
 function failure(

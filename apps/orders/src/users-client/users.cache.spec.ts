@@ -17,7 +17,13 @@ function usersLike(users: Map<string, { body: string; tag: string }>) {
       response.end('{}');
       return;
     }
-    const headers = { etag: user.tag, 'cache-control': 'no-cache' };
+    const headers = {
+      etag: user.tag,
+      'cache-control': 'no-cache',
+      // As helmet and the request id add them to every answer of the users app.
+      'x-frame-options': 'SAMEORIGIN',
+      'x-request-id': 'from-users',
+    };
     if (request.headers['if-none-match'] === user.tag) {
       response.writeHead(304, headers);
       response.end();
@@ -77,6 +83,28 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
       expect([answer.status, answer.data]).toEqual([200, '{"name":"Alice"}']);
     }
     expect(sent('if-none-match')).toEqual([null, '"a1"', '"a1"']);
+  });
+
+  it('keeps with a copy only the headers the cache works by and the client reads', async () => {
+    const http = await start();
+    await http.get('/users/1');
+    await http.get('/users/1');
+    const store = Reflect.get(cache, 'store') as {
+      get(key: { origin: string; method: string; path: string }): {
+        headers: Record<string, unknown>;
+      };
+    };
+    const stored = store.get({
+      origin: new URL(server.url).origin,
+      method: 'GET',
+      path: '/users/1',
+    });
+    expect(Object.keys(stored.headers).sort()).toEqual([
+      'cache-control',
+      'content-type',
+      'date',
+      'etag',
+    ]);
   });
 
   it('takes a changed user as users answers it, and revalidates that from then on', async () => {

@@ -131,10 +131,11 @@ export class UsersCache implements OnModuleDestroy {
       onResponseStart: (controller, code, headers, message) => {
         status = code;
         if (code === 404 || code === 410) this.forget(path);
+        const kept = onlyKept(headers);
         return handler.onResponseStart?.(
           controller,
           code,
-          code === 304 ? freshening(headers) : headers,
+          code === 304 ? freshening(kept) : kept,
           message,
         );
       },
@@ -184,6 +185,31 @@ const withBearer: Interceptor = (dispatch) => (options, handler) => {
     handler,
   );
 };
+
+/**
+ * What orders keeps of users' answers: what the cache works by (RFC 9111) and what UsersClient
+ * reads. The rest (helmet's headers, request ids) would be stored with each copy and replayed with
+ * every 304, for no reader.
+ */
+const KEPT_HEADERS = [
+  'age',
+  'cache-control',
+  'content-type',
+  'date',
+  'etag',
+  'expires',
+  'last-modified',
+  'retry-after',
+  'vary',
+  'www-authenticate',
+];
+
+function onlyKept(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const name of KEPT_HEADERS)
+    if (headers[name] !== undefined) kept[name] = headers[name];
+  return kept;
+}
 
 /** A handler that passes every event on to `handler`. */
 function forwarding(handler: Handler): Handler {

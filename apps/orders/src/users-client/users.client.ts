@@ -232,15 +232,19 @@ export class UsersClient {
 
   private async fetchUser(id: number): Promise<UserDto | null> {
     const path = `/users/${id}`;
-    // The whole call's deadline, the wait for a token included.
-    const deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
+    // The whole call's deadline, the wait for a token included. Without tokens, the policy's own
+    // deadline is the same one, and the call needs no timer of its own.
+    let deadline: AbortSignal | undefined;
     let token: string | undefined;
-    try {
-      // Before the policy, not in an attempt: waiting for the token endpoint is no failure of
-      // users, and must not count towards opening the circuit to it.
-      token = this.token.enabled ? await this.token.get(deadline) : undefined;
-    } catch (error) {
-      throw this.problemFor(error, path);
+    if (this.token.enabled) {
+      deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
+      try {
+        // Before the policy, not in an attempt: waiting for the token endpoint is no failure of
+        // users, and must not count towards opening the circuit to it.
+        token = await this.token.get(deadline);
+      } catch (error) {
+        throw this.problemFor(error, path);
+      }
     }
     let response: AxiosResponse<string>;
     try {
