@@ -10,14 +10,7 @@ import {
 import { STATUS_CODES } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
 import { UsersClientSettings, usersLocation } from './users-client.settings';
-import { BEARER, UsersCache } from './users.cache';
-
-/**
- * The response headers the users client may read. axios normalizes every header of every response
- * (a search per header among the others), and the users app sends twenty, helmet's among them:
- * that cost more than the rest of a call. These are what a caller of users can act on.
- */
-const HEADERS_READ = ['content-type', 'retry-after', 'www-authenticate'];
+import { BEARER, HEADERS_READ, UsersCache } from './users.cache';
 
 /**
  * The connections from orders to the users app: an undici pool, kept alive, and the axios adapter
