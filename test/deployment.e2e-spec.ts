@@ -325,24 +325,31 @@ describe('compose.yaml', () => {
   });
 
   it('answers what nginx answers itself as RFC 9457 problems, each with its own status', () => {
-    const conf = read('deploy/compose/nginx.conf');
-    const names = new Set(
-      [...conf.matchAll(/location (@\w+) \{/g)].map(([, name]) => name),
-    );
-    const answers = [...names].flatMap((name) =>
-      nginxBlocks(conf, `location ${name}`),
-    );
-    // Each server block: 502, 503 and 504.
-    expect(answers).toHaveLength(3 * APP_NAMES.length);
-    for (const body of answers) {
-      expect(body).toContain('default_type application/problem+json;');
-      const [, status, json] = /return (\d+) '(.*)';/.exec(body) ?? [];
-      expect(JSON.parse(json)).toEqual({
-        type: 'about:blank',
-        title: STATUS_CODES[Number(status)],
-        status: Number(status),
-        detail: expect.any(String),
-      });
+    const servers = nginxBlocks(read('deploy/compose/nginx.conf'), 'server');
+    expect(servers).toHaveLength(APP_NAMES.length);
+    for (const server of servers) {
+      const pages = [
+        ...server.matchAll(/error_page (\d+) (?:=(\d+) )?(\S+);/g),
+      ];
+      // Everything nginx would answer itself in HTML: requests it refuses, no replica, its 404.
+      expect(pages.map(([, caught]) => Number(caught)).sort()).toEqual([
+        400, 404, 413, 414, 494, 502, 503, 504,
+      ]);
+      for (const [, caught, changedTo, target] of pages) {
+        const body = nginxBlock(
+          server,
+          `location ${target.startsWith('/') ? '= ' : ''}${target.replace(/\./g, '\\.')}`,
+        );
+        expect(body).toContain('default_type application/problem+json;');
+        const [, status, json] = /return (\d+) '(.*)';/.exec(body) ?? [];
+        expect(status).toBe(changedTo ?? caught);
+        expect(JSON.parse(json)).toEqual({
+          type: 'about:blank',
+          title: STATUS_CODES[Number(status)],
+          status: Number(status),
+          detail: expect.any(String),
+        });
+      }
     }
   });
 

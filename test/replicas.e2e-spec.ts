@@ -13,7 +13,8 @@ import {
   TestDatabase,
   waitUntilReady,
 } from '@app/testing';
-import { get } from 'node:http';
+import { get, STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
 
 const post = (
   url: string,
@@ -460,6 +461,54 @@ describe('two replicas of each service behind a load balancer', () => {
           'No replica of the service could be reached; try again shortly.',
       });
     }
+  });
+
+  it('answers problem+json itself for a request it refuses before any replica sees it', async () => {
+    const long = 'a'.repeat(9_000);
+    /** Sends raw bytes, as no well-behaved client would, and gives back the answer's head and body. */
+    const raw = (bytes: string) =>
+      new Promise<{ head: string; body: string }>((resolve, reject) => {
+        const socket = connect(Number(new URL(usersUrl).port), '127.0.0.1');
+        let answer = '';
+        socket.on('connect', () => socket.end(bytes));
+        socket.on('data', (chunk) => (answer += String(chunk)));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const [head, body = ''] = answer.split('\r\n\r\n');
+          resolve({ head, body });
+        });
+      });
+    const refused = [
+      // Over nginx's 1 MB, far over the services' own 100 kB limit.
+      [
+        413,
+        post(`${usersUrl}/users`, { name: long.repeat(250), email: 'a@b.io' }),
+      ],
+      [414, fetch(`${usersUrl}/users/${long}`)],
+      [431, fetch(`${usersUrl}/users/1`, { headers: { 'X-Long': long } })],
+      [404, fetch(`${usersUrl}/.load-balancer/bad_request`)],
+    ] as const;
+    for (const [status, answer] of refused) {
+      const response = await answer;
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toBe(
+        'application/problem+json',
+      );
+      await expect(response.json()).resolves.toMatchObject({
+        type: 'about:blank',
+        title: STATUS_CODES[status],
+        status,
+      });
+    }
+    const unreadable = await raw('NOT HTTP\r\n\r\n');
+    expect(unreadable.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(unreadable.head).toMatch(
+      /\r\ncontent-type: application\/problem\+json\r\n/i,
+    );
+    expect(JSON.parse(unreadable.body)).toMatchObject({
+      title: 'Bad Request',
+      status: 400,
+    });
   });
 
   it('loses no request through a rolling restart of every replica under mixed load', async () => {

@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STATUS_CODES } from 'node:http';
 import { createConnection } from 'node:net';
 import { freePort } from '../app/built-app';
 
@@ -134,37 +135,97 @@ export const UPSTREAM_SERVER_PARAMETERS = 'max_fails=0';
 /** The rest of each upstream block of deploy/compose/nginx.conf. */
 export const UPSTREAM_SETTINGS = ['keepalive 32;', 'keepalive_timeout 4s;'];
 
-/** nginx's own answers, when no replica could give one: status, title, detail, Retry-After. */
-const OWN_ANSWERS = [
-  [
-    'bad_gateway',
-    502,
-    'Bad Gateway',
-    'No replica of the service could be reached; try again shortly.',
-    true,
-  ],
-  [
-    'unavailable',
-    503,
-    'Service Unavailable',
-    'The load balancer cannot take the request now; try again shortly.',
-    true,
-  ],
-  [
-    'timeout',
-    504,
-    'Gateway Timeout',
-    'No replica of the service answered in time.',
-    false,
-  ],
-] as const;
+interface OwnAnswer {
+  name: string;
+  /** The statuses nginx would answer with, in HTML: its `error_page` codes. */
+  caught: number[];
+  /** What it answers instead. */
+  status: number;
+  detail: string;
+  retryAfter?: boolean;
+  /**
+   * Refused while nginx reads the request line, before the request has a URI: nginx can then go
+   * only to a URI, not to a named location ("empty URI in redirect to named location").
+   */
+  beforeUri?: boolean;
+}
 
 /**
- * Each server block of deploy/compose/nginx.conf after its `listen`: the proxying location and
- * the locations of nginx's own answers. The deployment test compares them line by line.
+ * What nginx answers itself, in the services' own format: when no replica could answer, and for
+ * a request it refuses before any replica sees it (unreadable, a body over its 1 MB, a URI or
+ * headers over its buffers). "494" is nginx's own name for headers too large; clients get
+ * RFC 6585's 431. The 404 is for a client that asks for one of these answers' URIs itself.
+ */
+const OWN_ANSWERS: OwnAnswer[] = [
+  {
+    name: 'bad_request',
+    caught: [400],
+    status: 400,
+    detail: 'The load balancer could not read the request.',
+    beforeUri: true,
+  },
+  {
+    name: 'uri_too_long',
+    caught: [414],
+    status: 414,
+    detail: 'The request URI is longer than the load balancer takes (8 kB).',
+    beforeUri: true,
+  },
+  {
+    name: 'not_found',
+    caught: [404],
+    status: 404,
+    detail: 'The load balancer has nothing at this URI.',
+  },
+  {
+    name: 'too_large',
+    caught: [413],
+    status: 413,
+    detail: 'The request body is larger than the load balancer takes (1 MB).',
+  },
+  {
+    name: 'headers_too_large',
+    caught: [494],
+    status: 431,
+    detail: 'The request headers are larger than the load balancer takes.',
+  },
+  {
+    name: 'bad_gateway',
+    caught: [502],
+    status: 502,
+    detail: 'No replica of the service could be reached; try again shortly.',
+    retryAfter: true,
+  },
+  {
+    name: 'unavailable',
+    caught: [503],
+    status: 503,
+    detail: 'The load balancer cannot take the request now; try again shortly.',
+    retryAfter: true,
+  },
+  {
+    name: 'timeout',
+    caught: [504],
+    status: 504,
+    detail: 'No replica of the service answered in time.',
+  },
+];
+
+const target = ({ name, beforeUri }: OwnAnswer) =>
+  beforeUri ? `/.load-balancer/${name}` : `@${name}`;
+
+/**
+ * Each server block of deploy/compose/nginx.conf after its `listen`: where nginx's own answers
+ * go, the proxying location, and the locations of those answers. The `error_page` lines stand in
+ * the server, not the location: nginx refuses some requests before it picks a location, and the
+ * location inherits them. The deployment test compares the blocks line by line.
  */
 export function serverSettings(upstream: string): string[] {
   return [
+    ...OWN_ANSWERS.map(
+      (answer) =>
+        `error_page ${answer.caught.join(' ')}${answer.caught.includes(answer.status) ? '' : ` =${answer.status}`} ${target(answer)};`,
+    ),
     'location / {',
     ...[
       `proxy_pass http://${upstream};`,
@@ -175,15 +236,15 @@ export function serverSettings(upstream: string): string[] {
       'proxy_next_upstream error timeout;',
       'proxy_next_upstream_tries 2;',
       'proxy_connect_timeout 2s;',
-      ...OWN_ANSWERS.map(([name, status]) => `error_page ${status} @${name};`),
     ].map((line) => `  ${line}`),
     '}',
-    ...OWN_ANSWERS.flatMap(([name, status, title, detail, retryAfter]) => [
-      `location @${name} {`,
+    ...OWN_ANSWERS.flatMap((answer) => [
+      `location ${answer.beforeUri ? '= ' : ''}${target(answer)} {`,
+      ...(answer.beforeUri ? ['  internal;'] : []),
       '  types { }',
       '  default_type application/problem+json;',
-      ...(retryAfter ? ['  add_header Retry-After 1 always;'] : []),
-      `  return ${status} '${JSON.stringify({ type: 'about:blank', title, status, detail })}';`,
+      ...(answer.retryAfter ? ['  add_header Retry-After 1 always;'] : []),
+      `  return ${answer.status} '${JSON.stringify({ type: 'about:blank', title: STATUS_CODES[answer.status], status: answer.status, detail: answer.detail })}';`,
       '}',
     ]),
   ];
