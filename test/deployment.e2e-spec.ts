@@ -332,9 +332,9 @@ describe('compose.yaml', () => {
         ...server.matchAll(/error_page (\d+) (?:=(\d+) )?(\S+);/g),
       ];
       // Everything nginx would answer itself in HTML: requests it refuses, no replica, its 404.
-      expect(pages.map(([, caught]) => Number(caught)).sort()).toEqual([
-        400, 404, 413, 414, 494, 502, 503, 504,
-      ]);
+      expect(
+        pages.map(([, caught]) => Number(caught)).sort((a, b) => a - b),
+      ).toEqual([400, 404, 413, 414, 494, 502, 503, 504]);
       for (const [, caught, changedTo, target] of pages) {
         const body = nginxBlock(
           server,
