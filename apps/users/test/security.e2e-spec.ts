@@ -1,6 +1,9 @@
 import { Public } from '@app/auth';
 import { Controller, INestApplication, Module, Put } from '@nestjs/common';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
@@ -251,6 +254,57 @@ describe('users app safe defaults (e2e)', () => {
     it('refuses such a key in the query string too', async () => {
       expectProblem(await http().get('/users?__proto__[polluted]=true'), 400);
       expectProblem(await http().get('/users?constructor=x'), 400);
+    });
+  });
+  describe('a request Node cannot read', () => {
+    let port: number;
+
+    beforeEach(async () => {
+      await boot();
+      await app.listen(0, '127.0.0.1');
+      ({ port } = (app.getHttpServer() as Server).address() as AddressInfo);
+    });
+
+    it('gets a 400 problem, not a bare status line, when it is not HTTP', async () => {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.end('NOT HTTP\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (chunk) => (text += String(chunk)));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head.split('\r\n')).toEqual([
+        'HTTP/1.1 400 Bad Request',
+        'Content-Type: application/problem+json',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        'Connection: close',
+      ]);
+      expect(JSON.parse(body)).toEqual({
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'The service could not read the request as HTTP.',
+      });
+    });
+
+    it("gets a 431 problem when its headers are over Node's limit", async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/users/1`, {
+        headers: { 'X-Long': 'a'.repeat(20_000) },
+      });
+      expect(response.status).toBe(431);
+      expect(response.headers.get('content-type')).toBe(
+        'application/problem+json',
+      );
+      await expect(response.json()).resolves.toEqual({
+        type: 'about:blank',
+        title: 'Request Header Fields Too Large',
+        status: 431,
+        detail:
+          'The request headers are larger than the service takes (16 kB).',
+      });
     });
   });
 });

@@ -12,6 +12,7 @@ import { Logger } from 'nestjs-pino';
 import { setupApiDocs } from '../api-docs/api-docs';
 import { PlatformSettings } from '../config/platform.settings';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { answerUnreadableRequests } from '../errors/unreadable-requests';
 import { enableCors } from '../http/cors';
 import { inSequence } from '../http/middleware';
 import { requestGuards } from '../http/request-guards';
@@ -71,6 +72,7 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   express.use(requestGuards(BODY_LIMIT));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
+  answerUnreadableRequests(app.getHttpServer() as Server);
   setupApiDocs(app);
   return app;
 }
