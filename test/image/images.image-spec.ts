@@ -3,6 +3,7 @@ import {
   eventually,
   expectSeedCalls,
   freePort,
+  serviceNames,
   startBuiltApp,
 } from '@app/testing';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
+import { serviceDefinitions } from '../service-definitions';
 import { fileHashes, ROOT } from './build-stage';
 import { forPodman, kustomizedFiles, secretKeys } from './kube';
 import {
@@ -55,8 +57,13 @@ const { OPTIONAL } = require('../../rspack.config.js') as {
  */
 jest.setTimeout(120_000);
 
-const APPS = ['users', 'orders'] as const;
-type App = (typeof APPS)[number];
+// Every service of nest-cli.json is built, sized and checked; the seed's calls run on users and
+// orders, and kube play plays whatever deploy/k8s holds.
+const APPS = serviceNames();
+type App = string;
+const PORT_VARIABLE = Object.fromEntries(
+  serviceDefinitions().map(({ name, port }) => [name, port]),
+);
 const LEAN_MB = 80;
 
 /** One line of what happened, between jest's lines. */
@@ -103,7 +110,7 @@ async function runContainer(
   const name = `users-orders-image-test-${phase}-${app}`;
   // A run that was killed may have left it behind.
   await podman(['rm', '--force', '--time', '0', name]);
-  const portVar = app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT';
+  const portVar = PORT_VARIABLE[app];
   madeContainers.add(name);
   await podmanOk([
     'run',
@@ -417,7 +424,7 @@ describe('one container of each, in memory, --network host, --read-only', () => 
     for (const app of APPS) {
       const port = await freePort();
       const here: BuiltApp = await startBuiltApp(app, port, {
-        [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
+        [PORT_VARIABLE[app]]: String(port),
       });
       try {
         expect(
@@ -504,7 +511,7 @@ describe('one container of each on PostgreSQL (a throwaway cluster on the host)'
   beforeAll(async () => {
     const started = Date.now();
     cluster = await startCluster();
-    await createDatabases(cluster.url, ['users', 'orders']);
+    await createDatabases(cluster.url, APPS);
     for (const app of APPS) {
       const url = new URL(cluster.url);
       url.pathname = `/${app}`;
@@ -556,7 +563,10 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
     const started = Date.now();
     if (!cluster)
       throw new Error('no PostgreSQL cluster: the suite above failed');
-    await createDatabases(cluster.url, ['k8s_users', 'k8s_orders']);
+    await createDatabases(
+      cluster.url,
+      APPS.map((app) => `k8s_${app}`),
+    );
     writeFileSync(
       conf(),
       `# podman kube play takes no --runtime or --ulimit\n[containers]\ndefault_ulimits = [${ULIMITS.filter(
