@@ -237,6 +237,8 @@ describe('compose.yaml', () => {
         depends_on?: Record<string, { condition: string }>;
         volumes?: string[];
         stop_grace_period: string;
+        read_only?: boolean;
+        security_opt?: string[];
       }
     >;
   };
@@ -266,6 +268,16 @@ describe('compose.yaml', () => {
       );
       expect(compose.services.lb.ports).toContain(
         `${APPS[name].port}:${APPS[name].port}`,
+      );
+    },
+  );
+
+  it.each(APP_NAMES)(
+    'runs %s on a read-only root file system, without gaining privileges, as Kubernetes does',
+    (name) => {
+      expect(compose.services[name].read_only).toBe(true);
+      expect(compose.services[name].security_opt).toContain(
+        'no-new-privileges:true',
       );
     },
   );
@@ -496,6 +508,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
     it('runs as a non-root user', () => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
+    });
+
+    it('runs every container on a read-only root file system, without gaining privileges', () => {
+      for (const each of [...(pod.initContainers ?? []), ...pod.containers])
+        expect(each.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+        });
     });
 
     it('has a Service selecting the pods, on the named port', () => {
