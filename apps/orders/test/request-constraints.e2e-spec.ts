@@ -48,6 +48,8 @@ describe('orders app: every documented request constraint, from both sides (e2e)
         'POST /orders: body user_id above maximum 9007199254740991',
         'POST /orders: body user_id not an integer',
         'POST /orders: body product longer than 200',
+        'POST /orders: body product with U+0000, against its pattern',
+        'POST /orders: body product with U+007F, against its pattern',
         'POST /orders: body without required product',
         'POST /orders: body with a field not in its schema',
       ]),

@@ -420,5 +420,39 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
       // The bound frees up as calls end.
       expectProblem(await http().get('/orders/1'), 504);
     });
+
+    it('shows a call it turns away the copy users last confirmed, within the stale window', async () => {
+      const withTag: StandInHandler = (_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          etag: '"a1"',
+          'cache-control': 'no-cache',
+        });
+        res.end(ALICE);
+      };
+      await boot(script(withTag, hang), {
+        USERS_SERVICE_MAX_CONCURRENCY: 2,
+        USERS_SERVICE_TIMEOUT_MS: 500,
+        USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 500,
+      });
+      expect((await http().get('/orders/1')).status).toBe(200);
+      // Two calls for user 2, of whom orders has no copy, fill the bulkhead.
+      const held = [1, 2].map(() =>
+        http()
+          .get('/orders/2')
+          .then((r) => r),
+      );
+      while (calls() < 3)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const turnedAway = await http().get('/orders/1');
+      expect(turnedAway.status).toBe(200);
+      expect(turnedAway.body.user).toEqual(JSON.parse(ALICE));
+      expect(turnedAway.headers['cache-status']).toMatch(
+        /^orders; hit; ttl=-\d+; detail=stale-if-error$/,
+      );
+      expect(calls()).toBe(3);
+      for (const response of await Promise.all(held))
+        expectProblem(response, 504);
+    });
   });
 });

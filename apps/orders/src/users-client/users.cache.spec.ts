@@ -185,6 +185,20 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     expect(sent('if-none-match').slice(3)).toEqual([null, '"c1"']);
   });
 
+  it('keeps no copy of an answer over 16 kB, so the bytes are bounded with the entries', async () => {
+    users.set('/users/4', {
+      body: JSON.stringify({ name: 'x'.repeat(16 * 1024), email: 'x@y.io' }),
+      tag: '"d1"',
+    });
+    const http = await start();
+    await http.get('/users/4');
+    await http.get('/users/4');
+    await http.get('/users/1');
+    await http.get('/users/1');
+    // The large one is fetched whole each time; the small one is revalidated.
+    expect(sent('if-none-match')).toEqual([null, null, null, '"a1"']);
+  });
+
   it('forgets copies users has not confirmed for the stale window (at least a minute)', async () => {
     const http = await start({ USERS_STALE_IF_ERROR_S: 10 });
     await http.get('/users/1');
