@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 
 /**
- * What carries a trace (and our request context, see @app/common) through a request and on to
+ * What carries a trace (and our request context, see @app/platform) through a request and on to
  * other services: OpenTelemetry's context manager on AsyncLocalStorage and the W3C propagator.
  * The SDK installs both itself when it runs; otherwise this does, once.
  */
