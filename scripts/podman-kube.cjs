@@ -1,7 +1,7 @@
 'use strict';
 // A deploy/k8s manifest as podman 4.3's `podman kube play` can run it on one machine, with the
 // smallest changes, each said on stderr. Everything else goes to podman as written: images, env,
-// ConfigMaps, probes, securityContext, resources, init containers, Services, budgets.
+// ConfigMaps, the readiness probe, securityContext, resources, init containers, Services, budgets.
 //
 //   node scripts/podman-kube.cjs deploy/k8s/users.yaml [host port] > users.podman.yaml
 //
@@ -52,6 +52,33 @@ function forPodman(docs, hostPort) {
         `Deployment ${name}: restartPolicy ${pod.restartPolicy ?? 'Always (the default)'} → OnFailure (podman 4.3 gives init containers the pod's policy: with Always the migration reruns forever and the app never starts)`,
       );
       pod.restartPolicy = 'OnFailure';
+    }
+    for (const container of pod.containers) {
+      const probe = container.livenessProbe;
+      if (probe?.httpGet) {
+        const { httpGet, ...timing } = probe;
+        const port =
+          typeof httpGet.port === 'number'
+            ? httpGet.port
+            : container.ports.find((p) => p.name === httpGet.port)
+                .containerPort;
+        const url = `http://127.0.0.1:${port}${httpGet.path}`;
+        changes.add(
+          `Deployment ${name}: livenessProbe httpGet ${httpGet.path} on port ${httpGet.port} → exec of node fetching ${url}, quoted for the shell podman runs it in (podman 4.3 turns httpGet into curl, which the image lacks, on port 0 for a named port)`,
+        );
+        // Podman 4.3 joins an exec probe's words with spaces and hands them to /bin/sh, so the
+        // script carries its own quotes: right for podman, not for a cluster.
+        container.livenessProbe = {
+          exec: {
+            command: [
+              'node',
+              '-e',
+              `"fetch('${url}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"`,
+            ],
+          },
+          ...timing,
+        };
+      }
     }
     for (const container of pod.containers)
       for (const port of container.ports ?? [])

@@ -22,6 +22,7 @@ import {
   megabytes,
   podman,
   podmanOk,
+  noNewPrivileges,
   processUids,
   ULIMITS,
 } from './podman';
@@ -657,7 +658,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
     });
   });
 
-  it('runs the containers as the manifests say: ConfigMap and Secret env, uid 1000, read-only root, limits', async () => {
+  it('runs the containers as the manifests say: ConfigMap and Secret env, uid 1000, read-only root, no privilege escalation, limits, liveness probe', async () => {
     for (const app of APPS) {
       const name = appContainer[app];
       const { Config, HostConfig } = await inspect('container', name);
@@ -672,7 +673,15 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
         ]),
       );
       expect(await processUids(name)).toEqual([1000, 1000, 1000, 1000]);
+      expect(await noNewPrivileges(name)).toBe(true);
       expect(HostConfig.ReadonlyRootfs).toBe(true);
+      // The liveness probe, as podman runs it (see scripts/podman-kube.cjs), passes.
+      const { status, stdout } = await podman(['healthcheck', 'run', name]);
+      expect({ name, status, stdout: stdout.trim() }).toEqual({
+        name,
+        status: 0,
+        stdout: expect.not.stringContaining('unhealthy'),
+      });
       // limits: memory 256Mi, cpu 500m
       expect(HostConfig.Memory).toBe(256 * 1024 * 1024);
       expect(HostConfig.CpuQuota / HostConfig.CpuPeriod).toBe(0.5);
@@ -683,7 +692,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
     }
   });
 
-  it(`stops each pod with exit 0 within ${GRACE_S} s`, async () => {
+  it(`stops each pod with exit 0 within ${GRACE_S} s, with no error logged`, async () => {
     for (const pod of pods) {
       const { seconds } = await podman([
         'pod',
@@ -697,6 +706,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
     for (const app of APPS) {
       const { State } = await inspect('container', appContainer[app]);
       expect({ app, exitCode: State.ExitCode }).toEqual({ app, exitCode: 0 });
+      expect(await errorsLogged(appContainer[app])).toEqual([]);
     }
   });
 });

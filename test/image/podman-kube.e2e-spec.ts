@@ -18,7 +18,7 @@ describe.each(kustomizedFiles())(
       );
     });
 
-    it('changes replicas, restartPolicy and the published port of the Deployment, and nothing else', () => {
+    it('changes replicas, restartPolicy, the liveness probe and the published port of the Deployment, and nothing else', () => {
       const deployment = played.find((doc) => doc.kind === 'Deployment')!;
       const pod = deployment.spec.template.spec;
       expect(deployment.spec.replicas).toBe(1);
@@ -27,7 +27,13 @@ describe.each(kustomizedFiles())(
         hostPort: 15_001,
         hostIP: '127.0.0.1',
       });
-      expect(changes).toHaveLength(4);
+      const container = pod.containers[0];
+      expect(container.livenessProbe.exec.command).toEqual([
+        'node',
+        '-e',
+        `"fetch('http://127.0.0.1:${container.ports[0].containerPort}/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"`,
+      ]);
+      expect(changes).toHaveLength(5);
       // Undone, the changes give back the manifest as written.
       const undone = structuredClone(deployment);
       const original = docs.find((doc) => doc.kind === 'Deployment')!;
@@ -35,6 +41,13 @@ describe.each(kustomizedFiles())(
       delete undone.spec.template.spec.restartPolicy;
       delete undone.spec.template.spec.containers[0].ports[0].hostPort;
       delete undone.spec.template.spec.containers[0].ports[0].hostIP;
+      const { exec, ...timing } =
+        undone.spec.template.spec.containers[0].livenessProbe;
+      expect(exec).toBeDefined();
+      undone.spec.template.spec.containers[0].livenessProbe = {
+        httpGet: { path: '/health/live', port: 'http' },
+        ...timing,
+      };
       expect(undone).toEqual(original);
       expect(played.filter((doc) => doc.kind !== 'Deployment')).toEqual(
         docs.filter(

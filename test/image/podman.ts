@@ -93,9 +93,19 @@ export async function inspect<T = Record<string, any>>(
 
 /** The uids (real, effective, saved, fs) of a container's main process, read from the host. */
 export async function processUids(container: string): Promise<number[]> {
-  const { State } = await inspect('container', container);
-  const status = readFileSync(`/proc/${State.Pid}/status`, 'utf8');
+  const status = await processStatus(container);
   return /^Uid:\s+(.*)$/m.exec(status)![1].trim().split(/\s+/).map(Number);
+}
+
+/** Whether the container's process may never gain privileges (allowPrivilegeEscalation: false). */
+export async function noNewPrivileges(container: string): Promise<boolean> {
+  return /^NoNewPrivs:\s+1$/m.test(await processStatus(container));
+}
+
+/** The host's /proc status of a container's main process. */
+async function processStatus(container: string): Promise<string> {
+  const { State } = await inspect('container', container);
+  return readFileSync(`/proc/${State.Pid}/status`, 'utf8');
 }
 
 /** Every image id podman has, intermediate build layers included. */
