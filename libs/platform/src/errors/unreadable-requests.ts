@@ -19,7 +19,7 @@ const REFUSED: Record<string, [number, string]> = {
  */
 export function answerUnreadableRequests(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // The client is gone, or an answer is already under way on this connection: nothing to say.
+    // The client is gone (reset, or its side closed): nothing to answer, as Node does.
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
