@@ -63,8 +63,11 @@ function forPodman(docs, hostPort) {
             : container.ports.find((p) => p.name === httpGet.port)
                 .containerPort;
         const url = `http://127.0.0.1:${port}${httpGet.path}`;
+        // A process to start, not kubelet's GET: node alone takes about 0.5 s under the
+        // manifest's 0.5 CPU, so Kubernetes' default 1 s times out on a busy machine.
+        const timeoutSeconds = Math.max(timing.timeoutSeconds ?? 1, 3);
         changes.add(
-          `Deployment ${name}: livenessProbe httpGet ${httpGet.path} on port ${httpGet.port} → exec of node fetching ${url}, quoted for the shell podman runs it in (podman 4.3 turns httpGet into curl, which the image lacks, on port 0 for a named port)`,
+          `Deployment ${name}: livenessProbe httpGet ${httpGet.path} on port ${httpGet.port} → exec of node fetching ${url}, quoted for the shell podman runs it in, timeout ${timing.timeoutSeconds ?? 1} s → ${timeoutSeconds} s (podman 4.3 turns httpGet into curl, which the image lacks, on port 0 for a named port; node takes about 0.5 s to start under the CPU limit)`,
         );
         // Podman 4.3 joins an exec probe's words with spaces and hands them to /bin/sh, so the
         // script carries its own quotes: right for podman, not for a cluster.
@@ -77,6 +80,7 @@ function forPodman(docs, hostPort) {
             ],
           },
           ...timing,
+          timeoutSeconds,
         };
       }
     }

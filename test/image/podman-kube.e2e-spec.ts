@@ -41,9 +41,10 @@ describe.each(kustomizedFiles())(
       delete undone.spec.template.spec.restartPolicy;
       delete undone.spec.template.spec.containers[0].ports[0].hostPort;
       delete undone.spec.template.spec.containers[0].ports[0].hostIP;
-      const { exec, ...timing } =
+      const { exec, timeoutSeconds, ...timing } =
         undone.spec.template.spec.containers[0].livenessProbe;
       expect(exec).toBeDefined();
+      expect(timeoutSeconds).toBe(3);
       undone.spec.template.spec.containers[0].livenessProbe = {
         httpGet: { path: '/health/live', port: 'http' },
         ...timing,
