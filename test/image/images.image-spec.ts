@@ -686,7 +686,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
         status,
         stdout: stdout.trim(),
         // podman says it cannot schedule the check without systemd: not our error.
-        errors: stderr.split('\n').filter((line) => /^Error/.test(line)),
+        errors: stderr.split('\n').filter((line) => line.startsWith('Error')),
       }).toEqual({
         name,
         status: 0,
