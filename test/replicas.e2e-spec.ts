@@ -7,6 +7,7 @@ import {
   LoadBalancer,
   parsePrometheusText,
   PostgresServer,
+  sendRaw,
   startBuiltApp,
   startLoadBalancer,
   startPostgresServer,
@@ -14,7 +15,6 @@ import {
   waitUntilReady,
 } from '@app/testing';
 import { get, STATUS_CODES } from 'node:http';
-import { connect } from 'node:net';
 
 const post = (
   url: string,
@@ -465,19 +465,6 @@ describe('two replicas of each service behind a load balancer', () => {
 
   it('answers problem+json itself for a request it refuses before any replica sees it', async () => {
     const long = 'a'.repeat(9_000);
-    /** Sends raw bytes, as no well-behaved client would, and gives back the answer's head and body. */
-    const raw = (bytes: string) =>
-      new Promise<{ head: string; body: string }>((resolve, reject) => {
-        const socket = connect(Number(new URL(usersUrl).port), '127.0.0.1');
-        let answer = '';
-        socket.on('connect', () => socket.end(bytes));
-        socket.on('data', (chunk) => (answer += String(chunk)));
-        socket.on('error', reject);
-        socket.on('close', () => {
-          const [head, body = ''] = answer.split('\r\n\r\n');
-          resolve({ head, body });
-        });
-      });
     const refused = [
       // Over nginx's 1 MB, far over the services' own 100 kB limit.
       [
@@ -500,7 +487,10 @@ describe('two replicas of each service behind a load balancer', () => {
         status,
       });
     }
-    const unreadable = await raw('NOT HTTP\r\n\r\n');
+    const unreadable = await sendRaw(
+      Number(new URL(usersUrl).port),
+      'NOT HTTP\r\n\r\n',
+    );
     expect(unreadable.head).toMatch(/^HTTP\/1\.1 400 /);
     expect(unreadable.head).toMatch(
       /\r\ncontent-type: application\/problem\+json\r\n/i,

@@ -1,9 +1,13 @@
 import { Public } from '@app/auth';
 import { Controller, INestApplication, Module, Put } from '@nestjs/common';
-import { createTestApp, expectProblem, testConfig } from '@app/testing';
+import {
+  createTestApp,
+  expectProblem,
+  sendRaw,
+  testConfig,
+} from '@app/testing';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
@@ -256,6 +260,7 @@ describe('users app safe defaults (e2e)', () => {
       expectProblem(await http().get('/users?constructor=x'), 400);
     });
   });
+
   describe('a request Node cannot read', () => {
     let port: number;
 
@@ -266,16 +271,7 @@ describe('users app safe defaults (e2e)', () => {
     });
 
     it('gets a 400 problem, not a bare status line, when it is not HTTP', async () => {
-      const answer = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () =>
-          socket.end('NOT HTTP\r\n\r\n'),
-        );
-        let text = '';
-        socket.on('data', (chunk) => (text += String(chunk)));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(text));
-      });
-      const [head, body] = answer.split('\r\n\r\n');
+      const { head, body } = await sendRaw(port, 'NOT HTTP\r\n\r\n');
       expect(head.split('\r\n')).toEqual([
         'HTTP/1.1 400 Bad Request',
         'Content-Type: application/problem+json',

@@ -1,5 +1,6 @@
 export * from './app/built-app';
 export * from './app/eventually';
+export * from './app/raw-request';
 export * from './app/services';
 export * from './app/test-app';
 export * from './app/test-config';
