@@ -137,8 +137,8 @@ export const UPSTREAM_SETTINGS = ['keepalive 32;', 'keepalive_timeout 4s;'];
 
 interface OwnAnswer {
   name: string;
-  /** The statuses nginx would answer with, in HTML: its `error_page` codes. */
-  caught: number[];
+  /** The status nginx would answer with, in HTML: its `error_page` code. */
+  caught: number;
   /** What it answers instead. */
   status: number;
   detail: string;
@@ -159,53 +159,53 @@ interface OwnAnswer {
 const OWN_ANSWERS: OwnAnswer[] = [
   {
     name: 'bad_request',
-    caught: [400],
+    caught: 400,
     status: 400,
     detail: 'The load balancer could not read the request.',
     beforeUri: true,
   },
   {
     name: 'uri_too_long',
-    caught: [414],
+    caught: 414,
     status: 414,
     detail: 'The request URI is longer than the load balancer takes (8 kB).',
     beforeUri: true,
   },
   {
     name: 'not_found',
-    caught: [404],
+    caught: 404,
     status: 404,
     detail: 'The load balancer has nothing at this URI.',
   },
   {
     name: 'too_large',
-    caught: [413],
+    caught: 413,
     status: 413,
     detail: 'The request body is larger than the load balancer takes (1 MB).',
   },
   {
     name: 'headers_too_large',
-    caught: [494],
+    caught: 494,
     status: 431,
     detail: 'The request headers are larger than the load balancer takes.',
   },
   {
     name: 'bad_gateway',
-    caught: [502],
+    caught: 502,
     status: 502,
     detail: 'No replica of the service could be reached; try again shortly.',
     retryAfter: true,
   },
   {
     name: 'unavailable',
-    caught: [503],
+    caught: 503,
     status: 503,
     detail: 'The load balancer cannot take the request now; try again shortly.',
     retryAfter: true,
   },
   {
     name: 'timeout',
-    caught: [504],
+    caught: 504,
     status: 504,
     detail: 'No replica of the service answered in time.',
   },
@@ -224,7 +224,7 @@ export function serverSettings(upstream: string): string[] {
   return [
     ...OWN_ANSWERS.map(
       (answer) =>
-        `error_page ${answer.caught.join(' ')}${answer.caught.includes(answer.status) ? '' : ` =${answer.status}`} ${target(answer)};`,
+        `error_page ${answer.caught}${answer.caught === answer.status ? '' : ` =${answer.status}`} ${target(answer)};`,
     ),
     'location / {',
     ...[
