@@ -24,6 +24,8 @@ import {
   podmanOk,
   noNewPrivileges,
   processUids,
+  runHealthcheck,
+  healthy,
   ULIMITS,
 } from './podman';
 
@@ -203,12 +205,7 @@ function pairChecks(pair: () => Record<App, Container>) {
     for (const { name } of Object.values(pair())) {
       const { Config } = await inspect('container', name);
       expect(Config.Healthcheck?.Test?.join(' ')).toContain('/health/live');
-      const { status, stdout } = await podman(['healthcheck', 'run', name]);
-      expect({ name, status, stdout: stdout.trim() }).toEqual({
-        name,
-        status: 0,
-        stdout: expect.not.stringContaining('unhealthy'),
-      });
+      expect(await runHealthcheck(name)).toEqual(healthy(name));
     }
   });
 
@@ -676,23 +673,7 @@ describe('podman kube play of deploy/k8s, on the same PostgreSQL, --network slir
       expect(await noNewPrivileges(name)).toBe(true);
       expect(HostConfig.ReadonlyRootfs).toBe(true);
       // The liveness probe, as podman runs it (see scripts/podman-kube.cjs), passes.
-      const { status, stdout, stderr } = await podman([
-        'healthcheck',
-        'run',
-        name,
-      ]);
-      expect({
-        name,
-        status,
-        stdout: stdout.trim(),
-        // podman says it cannot schedule the check without systemd: not our error.
-        errors: stderr.split('\n').filter((line) => line.startsWith('Error')),
-      }).toEqual({
-        name,
-        status: 0,
-        stdout: expect.not.stringContaining('unhealthy'),
-        errors: [],
-      });
+      expect(await runHealthcheck(name)).toEqual(healthy(name));
       // limits: memory 256Mi, cpu 500m
       expect(HostConfig.Memory).toBe(256 * 1024 * 1024);
       expect(HostConfig.CpuQuota / HostConfig.CpuPeriod).toBe(0.5);

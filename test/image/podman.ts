@@ -97,6 +97,33 @@ export async function processUids(container: string): Promise<number[]> {
   return /^Uid:\s+(.*)$/m.exec(status)![1].trim().split(/\s+/).map(Number);
 }
 
+/**
+ * `podman healthcheck run`: the container's health check (the image's HEALTHCHECK, or a pod's
+ * liveness probe) run once, and what came of it. Without systemd podman also logs that it cannot
+ * schedule the check; only its `Error` lines are errors of the check.
+ */
+export async function runHealthcheck(container: string) {
+  const { status, stdout, stderr } = await podman([
+    'healthcheck',
+    'run',
+    container,
+  ]);
+  return {
+    container,
+    status,
+    stdout: stdout.trim(),
+    errors: stderr.split('\n').filter((line) => line.startsWith('Error')),
+  };
+}
+
+/** What `runHealthcheck` gives for a healthy container. */
+export const healthy = (container: string) => ({
+  container,
+  status: 0,
+  stdout: expect.not.stringContaining('unhealthy'),
+  errors: [],
+});
+
 /** Whether the container's process may never gain privileges (allowPrivilegeEscalation: false). */
 export async function noNewPrivileges(container: string): Promise<boolean> {
   return /^NoNewPrivs:\s+1$/m.test(await processStatus(container));
