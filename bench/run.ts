@@ -480,6 +480,9 @@ function render(
         .get(`${route}|${of}`)!
         .map((sample, i) => sample.rps / samples.get(`${route}|${to}`)![i].rps),
     );
+  /** A figure's median over the rounds of one route and implementation. */
+  const medianOf = (route: string, impl: string, pick: (s: Sample) => number) =>
+    median(samples.get(`${route}|${impl}`)!.map(pick));
   const lines = [
     `# Benchmark results`,
     '',
@@ -498,15 +501,16 @@ function render(
       const runs = samples.get(`${route.name}|${impl.name}`)!;
       const sum = (pick: (s: Sample) => number) =>
         runs.reduce((n, s) => n + pick(s), 0);
+      const of = (pick: (s: Sample) => number) =>
+        fixed(medianOf(route.name, impl.name, pick));
       const ratios = references.map((reference) =>
         reference === impl.name
           ? ''
           : `${fixed(ratio(route.name, impl.name, reference), 2)}×`,
       );
       lines.push(
-        `| \`${route.name}\` | ${impl.name} | ${fixed(median(runs.map((s) => s.rps)))} | ` +
-          `${fixed(median(runs.map((s) => s.p50)))} | ${fixed(median(runs.map((s) => s.p99)))} | ` +
-          `${fixed(median(runs.map((s) => s.cpuUs)))} | ` +
+        `| \`${route.name}\` | ${impl.name} | ${of((s) => s.rps)} | ` +
+          `${of((s) => s.p50)} | ${of((s) => s.p99)} | ${of((s) => s.cpuUs)} | ` +
           `${sum((s) => s.errors)} | ${sum((s) => s.non2xx)} | ${ratios.join(' | ')} |`,
       );
     }
@@ -551,7 +555,7 @@ function render(
           `\`${route.name}\` ${fixed(ratio(route.name, project, name), 2)}×`,
       ).join(', ')}; CPU per request: ${ROUTES.map((route) => {
         const cpu = (impl: string) =>
-          median(samples.get(`${route.name}|${impl}`)!.map((s) => s.cpuUs));
+          medianOf(route.name, impl, (s) => s.cpuUs);
         return `${fixed(cpu(project) / cpu(name), 2)}×`;
       }).join(', ')}.`,
     );
