@@ -10,6 +10,7 @@ const {
   rmSync,
   writeFileSync,
   chownSync,
+  chmodSync,
 } = require('node:fs');
 const { createConnection, createServer } = require('node:net');
 const { tmpdir } = require('node:os');
@@ -81,10 +82,66 @@ async function waitForConnections(url, child, deadlineMs) {
 }
 
 /**
- * Starts a cluster in `dir` (a new temp dir unless given; kept and reused when given) on a free
- * loopback port, tuned for throwaway data (fsync off). Resolves with its superuser URL and a stop.
+ * Runs initdb; when it fails, says why in its own words and what to do about it. As root, the
+ * cluster belongs to `postgres`, who must be able to reach `dataDir`: a checkout under a mode-700
+ * home directory is the usual reason it cannot.
  */
-async function startCluster({ dir, port } = {}) {
+function initCluster(bin, owner, dataDir, durable) {
+  // Beside no other file of the cluster, so that initdb reports the cluster's own directory when
+  // it is the one `postgres` cannot reach.
+  const pwdir = mkdtempSync(join(tmpdir(), 'pg-pw-'));
+  chmodSync(pwdir, 0o755);
+  const pwfile = join(pwdir, 'password');
+  writeFileSync(pwfile, PASSWORD, { mode: 0o644 });
+  try {
+    asOwner(
+      owner,
+      join(bin, 'initdb'),
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--pwfile',
+        pwfile,
+        '--auth-host=scram-sha-256',
+        '--auth-local=trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        // A kept cluster is flushed to disk at the end of initdb, as PostgreSQL does by default.
+        ...(durable ? [] : ['--no-sync']),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (error) {
+    const said = String(error.stderr ?? '').trim() || error.message;
+    const wayOut = owner
+      ? `\nAs root, PostgreSQL runs as the user "${owner}", who must be able to enter every directory above ${dataDir}. ` +
+        'Run from a checkout outside a private home directory (e.g. under /srv or /tmp), ' +
+        `give others search permission on the directories above it (chmod o+x), or run as a user other than root.`
+      : '';
+    throw new Error(`initdb could not create the cluster: ${said}${wayOut}`);
+  } finally {
+    rmSync(pwdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts a cluster in `dir` (a new temp dir unless given; kept and reused when given) on a free
+ * loopback port. Resolves with its superuser URL and a stop.
+ *
+ * `durable`: PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on), so that a
+ * crash of the machine cannot corrupt the data. It is the default for a kept cluster (`dir`
+ * given); a throwaway one turns them off for speed unless asked. `settings` adds `-c` settings
+ * (`{ max_connections: 40 }`, `{ shared_preload_libraries: 'pg_stat_statements' }`).
+ */
+async function startCluster({
+  dir,
+  port,
+  durable = Boolean(dir),
+  settings = {},
+} = {}) {
   const bin = binDir();
   if (!bin) throw new Error(MISSING);
   const owner =
@@ -96,34 +153,19 @@ async function startCluster({ dir, port } = {}) {
     const gid = Number(execFileSync('id', ['-g', owner]).toString());
     chownSync(dataDir, uid, gid);
   }
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    const pwfile = join(dataDir, '..', `.pw-${process.pid}-${Date.now()}`);
-    writeFileSync(pwfile, PASSWORD, { mode: 0o644 });
-    try {
-      asOwner(
-        owner,
-        join(bin, 'initdb'),
-        [
-          '-D',
-          dataDir,
-          '-U',
-          'postgres',
-          '--pwfile',
-          pwfile,
-          '--auth-host=scram-sha-256',
-          '--auth-local=trust',
-          '-E',
-          'UTF8',
-          '--locale=C',
-          '--no-sync',
-        ],
-        { stdio: 'ignore' },
-      );
-    } finally {
-      rmSync(pwfile, { force: true });
-    }
-  }
+  if (!existsSync(join(dataDir, 'PG_VERSION')))
+    initCluster(bin, owner, dataDir, durable);
   const listenPort = port ?? (await freePort());
+  const fast = durable
+    ? {}
+    : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  const chosen = {
+    listen_addresses: '127.0.0.1',
+    max_connections: 300,
+    log_min_messages: 'fatal',
+    ...fast,
+    ...settings,
+  };
   const args = [
     '-D',
     dataDir,
@@ -131,18 +173,10 @@ async function startCluster({ dir, port } = {}) {
     String(listenPort),
     '-k',
     dataDir,
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'fsync=off',
-    '-c',
-    'synchronous_commit=off',
-    '-c',
-    'full_page_writes=off',
-    '-c',
-    'max_connections=300',
-    '-c',
-    'log_min_messages=fatal',
+    ...Object.entries(chosen).flatMap(([name, value]) => [
+      '-c',
+      `${name}=${value}`,
+    ]),
   ];
   const command = join(bin, 'postgres');
   const child = owner

@@ -9,8 +9,13 @@ export interface Cluster {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 export declare function startCluster(options?: {
+  /** Kept and reused when given; a new temp dir otherwise. */
   dir?: string;
   port?: number;
+  /** fsync, synchronous_commit and full_page_writes on; the default when `dir` is given. */
+  durable?: boolean;
+  /** More `-c` settings of the server. */
+  settings?: Record<string, string | number>;
 }): Promise<Cluster>;
 export declare function databaseUrl(serverUrl: string, name: string): string;
 export declare const MISSING: string;
