@@ -24,9 +24,9 @@ export interface DatabaseSample {
 
 const CLOCK_TICKS = 100;
 
-/** User plus system CPU of every process of the cluster (the postmaster's children), in ms. */
-function serverCpuMs(postmaster: number): number {
-  let ticks = 0;
+/** User plus system CPU of each process of the cluster (the postmaster and its children), in ticks. */
+function serverTicks(postmaster: number): Map<number, number> {
+  const ticks = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -35,11 +35,24 @@ function serverCpuMs(postmaster: number): number {
         .split(' ');
       const pid = Number(entry);
       if (pid === postmaster || Number(fields[1]) === postmaster)
-        ticks += Number(fields[11]) + Number(fields[12]);
+        ticks.set(pid, Number(fields[11]) + Number(fields[12]));
     } catch {
       // A backend that ended while the list was read.
     }
   }
+  return ticks;
+}
+
+/**
+ * The CPU the cluster used between two readings, in ms: what each process used since the first
+ * (all of it for one that started since); a backend that ended meanwhile is not counted.
+ */
+function cpuBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+): number {
+  let ticks = 0;
+  for (const [pid, now] of after) ticks += now - (before.get(pid) ?? 0);
   return (ticks * 1000) / CLOCK_TICKS;
 }
 
@@ -66,7 +79,7 @@ export class DatabaseView {
     load: () => Promise<T>,
   ): Promise<{ result: T; database: DatabaseSample }> {
     await this.client.query('select pg_stat_statements_reset()');
-    const cpuBefore = serverCpuMs(this.postmaster);
+    const cpuBefore = serverTicks(this.postmaster);
     const waits = new Map<string, number>();
     let samples = 0;
     let sampling = true;
@@ -87,7 +100,7 @@ export class DatabaseView {
     const result = await load();
     sampling = false;
     await sampler;
-    const cpuUsed = serverCpuMs(this.postmaster) - cpuBefore;
+    const cpuUsed = cpuBetween(cpuBefore, serverTicks(this.postmaster));
     const { rows } = await this.client.query<{
       query: string;
       calls: string;

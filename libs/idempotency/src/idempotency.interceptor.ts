@@ -10,9 +10,9 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
-import { catchError, from, mergeMap, Observable, of, switchMap } from 'rxjs';
+import { from, lastValueFrom, Observable, of, switchMap } from 'rxjs';
 import { ProblemException } from '@app/contracts';
-import { IdempotencyStore } from './idempotency.store';
+import { ClaimLostError, IdempotencyStore } from './idempotency.store';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
@@ -63,11 +63,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
               'This Idempotency-Key was already used with a different request',
             );
           case 'in-progress':
-            throw new ProblemException(
-              HttpStatus.CONFLICT,
-              'A request with this Idempotency-Key is still in progress',
-              { headers: { 'Retry-After': '1' } },
-            );
+            throw inProgress();
           case 'replay':
             response
               .status(claim.status)
@@ -90,24 +86,29 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const status =
       this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
-    return next.handle().pipe(
-      // The answer is stored before it is sent, so a retry that follows it finds it.
-      mergeMap(async (body) => {
-        await this.store
-          .complete(key, entry, status, body)
-          .catch((error: Error) =>
-            this.logger.warn(
-              `Could not store the answer for an Idempotency-Key: ${error.message}`,
-            ),
-          );
-        return body;
-      }),
-      catchError(async (error: unknown) => {
-        await this.store.release(key, entry).catch(() => undefined);
-        throw error;
-      }),
+    // The answer is stored before it is sent, so a retry that follows it finds it. The handler
+    // starts inside runFirst (next.handle() binds it to the async context it is called in), so
+    // that what it writes joins the store's transaction.
+    return from(
+      this.store
+        .runFirst(key, entry, status, () =>
+          lastValueFrom(next.handle(), { defaultValue: undefined }),
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ClaimLostError)) throw error;
+          this.logger.warn(error.message);
+          throw inProgress();
+        }),
     );
   }
+}
+
+function inProgress(): ProblemException {
+  return new ProblemException(
+    HttpStatus.CONFLICT,
+    'A request with this Idempotency-Key is still in progress',
+    { headers: { 'Retry-After': '1' } },
+  );
 }
 
 /**

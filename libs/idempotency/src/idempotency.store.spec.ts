@@ -4,7 +4,7 @@ import {
   type IdempotencyDatabase,
 } from './idempotency.migration';
 import { IdempotencySettings } from './idempotency.settings';
-import { IdempotencyStore } from './idempotency.store';
+import { ClaimLostError, IdempotencyStore } from './idempotency.store';
 import { InMemoryIdempotencyStore } from './in-memory-idempotency.store';
 import { PostgresIdempotencyStore } from './postgres-idempotency.store';
 
@@ -24,7 +24,12 @@ const config = (settings: Partial<IdempotencySettings>) =>
 const openPostgres = async (
   settings: Partial<IdempotencySettings>,
   now: () => number,
-): Promise<Fixture & { another(): IdempotencyStore }> => {
+): Promise<
+  Fixture & {
+    another(): IdempotencyStore;
+    database: MigratedTestDatabase<IdempotencyDatabase>['database'];
+  }
+> => {
   const db: MigratedTestDatabase<IdempotencyDatabase> =
     await migratedTestDatabase<IdempotencyDatabase>({
       '0001-idempotency-keys': idempotencyKeysMigration,
@@ -43,6 +48,7 @@ const openPostgres = async (
   return {
     store,
     another: make,
+    database: db.database,
     close: async () => {
       for (const each of created) each.onModuleDestroy();
       await db.close();
@@ -110,6 +116,30 @@ describe.each(stores)('%s', (_name, open) => {
     await expect(s.claim('k', 'other')).resolves.toEqual({ kind: 'mismatch' });
     await s.complete('k', entry, 201, {});
     await expect(s.claim('k', 'other')).resolves.toEqual({ kind: 'mismatch' });
+  });
+
+  it('runs the first request of a key and replays its answer', async () => {
+    const s = await store();
+    const entry = await entryOf(s.claim('k', 'f'));
+    await expect(
+      s.runFirst('k', entry, 201, async () => ({ id: 4 })),
+    ).resolves.toEqual({ id: 4 });
+    await expect(s.claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 4 },
+    });
+  });
+
+  it('frees the key of a first request that fails', async () => {
+    const s = await store();
+    const entry = await entryOf(s.claim('k', 'f'));
+    await expect(
+      s.runFirst('k', entry, 201, async () => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    await expect(s.claim('k', 'f')).resolves.toMatchObject({ kind: 'new' });
   });
 
   it('frees a released key for another try', async () => {
@@ -210,6 +240,100 @@ describe('PostgresIdempotencyStore, across replicas', () => {
       kind: 'replay',
       status: 201,
       body: { id: 7 },
+    });
+  });
+
+  /** A record the request writes: here, a row of the same table under another key. */
+  const writeRecord = (name: string) =>
+    fixture.database.run((db) =>
+      db
+        .insertInto('idempotency_keys')
+        .values({
+          key: name,
+          fingerprint: 'record',
+          claim: '00000000-0000-0000-0000-000000000000',
+          created_at: now,
+          expires_at: now + 60_000,
+        })
+        .execute(),
+    );
+  const recordExists = (name: string) =>
+    fixture.database
+      .run((db) =>
+        db
+          .selectFrom('idempotency_keys')
+          .select('key')
+          .where('key', '=', name)
+          .execute(),
+      )
+      .then((rows) => rows.length === 1);
+
+  it('stores the answer in the same transaction as what the request wrote', async () => {
+    const { entry } = (await fixture.store.claim('k', 'f')) as {
+      entry: object;
+    };
+    await fixture.store.runFirst('k', entry, 201, async () => {
+      await writeRecord('record');
+      return { id: 1 };
+    });
+    await expect(recordExists('record')).resolves.toBe(true);
+    await expect(fixture.another().claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 1 },
+    });
+  });
+
+  it('keeps nothing of a run whose key was taken over meanwhile, and leaves the new holder alone', async () => {
+    const { entry: stalled } = (await fixture.store.claim('k', 'f')) as {
+      entry: object;
+    };
+    now += 5000;
+    const other = fixture.another();
+    const taken = (await other.claim('k', 'f')) as { entry: object };
+    await expect(
+      fixture.store.runFirst('k', stalled, 201, async () => {
+        await writeRecord('record of the stalled run');
+        return { id: 1 };
+      }),
+    ).rejects.toBeInstanceOf(ClaimLostError);
+    await expect(recordExists('record of the stalled run')).resolves.toBe(
+      false,
+    );
+    await other.runFirst('k', taken.entry, 201, async () => ({ id: 2 }));
+    await expect(fixture.store.claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 2 },
+    });
+  });
+
+  it('keeps nothing of a run that fails after it wrote, and frees the key', async () => {
+    const { entry } = (await fixture.store.claim('k', 'f')) as {
+      entry: object;
+    };
+    await expect(
+      fixture.store.runFirst('k', entry, 201, async () => {
+        await writeRecord('record');
+        throw new Error('refused after the write');
+      }),
+    ).rejects.toThrow('refused after the write');
+    await expect(recordExists('record')).resolves.toBe(false);
+    await expect(fixture.another().claim('k', 'f')).resolves.toMatchObject({
+      kind: 'new',
+    });
+  });
+
+  it('does not free a key whose answer was stored, whatever its run reports', async () => {
+    const { entry } = (await fixture.store.claim('k', 'f')) as {
+      entry: object;
+    };
+    await fixture.store.complete('k', entry, 201, { id: 3 });
+    await fixture.store.release('k', entry);
+    await expect(fixture.another().claim('k', 'f')).resolves.toEqual({
+      kind: 'replay',
+      status: 201,
+      body: { id: 3 },
     });
   });
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Claim, IdempotencyStore } from './idempotency.store';
 import { IdempotencySettings } from './idempotency.settings';
 
@@ -21,6 +21,7 @@ type Entry = Pending | Done;
 /** Keys in process memory. Claiming is synchronous inside, so no other request runs in between. */
 @Injectable()
 export class InMemoryIdempotencyStore extends IdempotencyStore {
+  private readonly logger = new Logger(InMemoryIdempotencyStore.name);
   private readonly entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxKeys: number;
@@ -53,6 +54,28 @@ export class InMemoryIdempotencyStore extends IdempotencyStore {
       this.entries.delete(this.entries.keys().next().value!);
     }
     return { kind: 'new', entry };
+  }
+
+  async runFirst(
+    key: string,
+    claimed: object,
+    status: number,
+    handler: () => Promise<unknown>,
+  ): Promise<unknown> {
+    let body: unknown;
+    try {
+      body = await handler();
+    } catch (error) {
+      await this.release(key, claimed);
+      throw error;
+    }
+    // What the request stored stays whatever happens here, so it is answered even so.
+    await this.complete(key, claimed, status, body).catch((error: Error) =>
+      this.logger.warn(
+        `Could not store the answer for an Idempotency-Key: ${error.message}`,
+      ),
+    );
+    return body;
   }
 
   async complete(

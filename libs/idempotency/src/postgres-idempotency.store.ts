@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Database } from '@app/storage';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import type { IdempotencyDatabase } from './idempotency.migration';
-import { Claim, IdempotencyStore } from './idempotency.store';
+import { Claim, ClaimLostError, IdempotencyStore } from './idempotency.store';
 import { IdempotencySettings } from './idempotency.settings';
 
 const PURGE_EVERY_MS = 60_000;
@@ -103,6 +103,23 @@ export class PostgresIdempotencyStore
     }
   }
 
+  async runFirst(
+    key: string,
+    claimed: object,
+    status: number,
+    handler: () => Promise<unknown>,
+  ): Promise<unknown> {
+    try {
+      return await this.database.unitOfWork(handler, async (db, body) => {
+        if (!(await storeAnswer(db, key, claimed, status, body)))
+          throw new ClaimLostError(key);
+      });
+    } catch (error) {
+      await this.release(key, claimed).catch(() => undefined);
+      throw error;
+    }
+  }
+
   async complete(
     key: string,
     claimed: object,
@@ -110,16 +127,7 @@ export class PostgresIdempotencyStore
     body: unknown,
   ): Promise<void> {
     await this.database.run((db) =>
-      db
-        .updateTable('idempotency_keys')
-        .set({
-          status,
-          body: JSON.stringify(body ?? null),
-          lease_until: null,
-        })
-        .where('key', '=', key)
-        .where('claim', '=', claimOf(claimed))
-        .execute(),
+      storeAnswer(db, key, claimed, status, body),
     );
   }
 
@@ -129,6 +137,8 @@ export class PostgresIdempotencyStore
         .deleteFrom('idempotency_keys')
         .where('key', '=', key)
         .where('claim', '=', claimOf(claimed))
+        // An answer that was stored (its commit reported lost, say) stays to be replayed.
+        .where('status', 'is', null)
         .execute(),
     );
   }
@@ -167,6 +177,23 @@ export class PostgresIdempotencyStore
   onModuleDestroy(): void {
     clearInterval(this.purging);
   }
+}
+
+/** Stores the answer of a claim still held; false when it is not (taken over, purged). */
+async function storeAnswer(
+  db: Kysely<IdempotencyDatabase>,
+  key: string,
+  claimed: object,
+  status: number,
+  body: unknown,
+): Promise<boolean> {
+  const { numUpdatedRows } = await db
+    .updateTable('idempotency_keys')
+    .set({ status, body: JSON.stringify(body ?? null), lease_until: null })
+    .where('key', '=', key)
+    .where('claim', '=', claimOf(claimed))
+    .executeTakeFirst();
+  return numUpdatedRows > 0n;
 }
 
 /** The entry `claim` handed out (see above): the claim's uuid. */

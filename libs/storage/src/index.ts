@@ -3,5 +3,7 @@ export * from './postgres/database';
 export * from './postgres/database.module';
 export * from './postgres/database.settings';
 export * from './postgres/errors';
+export * from './postgres/grouped-inserts';
 export * from './postgres/id-counters';
 export * from './postgres/schema-columns';
+export * from './postgres/unit-of-work';

@@ -1,7 +1,7 @@
 import type { Page } from '@app/contracts';
-import { Database, nextId } from '@app/storage';
+import { Database, GroupedInserts, nextIds } from '@app/storage';
 import { Injectable } from '@nestjs/common';
-import type { Selectable } from 'kysely';
+import { Kysely, sql, type Selectable } from 'kysely';
 import type { OrdersDatabase, OrdersTable } from './orders.schema';
 import {
   NewOrder,
@@ -16,37 +16,71 @@ const toOrder = (row: Selectable<OrdersTable>): Order => ({
   product: row.product,
 });
 
+const COLUMNS = ['id', 'user_id', 'product'] as const;
+
+/**
+ * Writes `orders` in one statement, with ids from the counter in their order (one each,
+ * gapless): what `GroupedInserts` writes a group of concurrent creates with.
+ */
+async function insertOrders(
+  db: Kysely<OrdersDatabase>,
+  orders: NewOrder[],
+): Promise<Selectable<OrdersTable>[]> {
+  const rows = await db
+    .with(
+      'input',
+      () =>
+        sql<{
+          user_id: string;
+          product: string;
+          n: string;
+        }>`(select * from unnest(
+          ${orders.map((order) => order.userId)}::bigint[],
+          ${orders.map((order) => order.product)}::text[]
+        ) with ordinality as input(user_id, product, n))`,
+    )
+    .with('next_ids', (db) => nextIds(db, 'orders', orders.length))
+    .insertInto('orders')
+    .columns(COLUMNS)
+    .expression((eb) =>
+      eb
+        .selectFrom(['input', 'next_ids'])
+        .select([
+          sql<string>`next_ids.last_id - ${orders.length} + input.n`.as('id'),
+          'input.user_id',
+          'input.product',
+        ]),
+    )
+    .returning(COLUMNS)
+    .execute();
+  // Ids follow the order of the input: sorted by id, the rows are the orders' in order.
+  return rows.sort((a, b) => Number(a.id) - Number(b.id));
+}
+
 /** Orders in this service's PostgreSQL database, shared by every replica. */
 @Injectable()
 export class PostgresOrdersRepository implements OrdersRepository {
-  constructor(private readonly database: Database<OrdersDatabase>) {}
+  private readonly creates: GroupedInserts<
+    OrdersDatabase,
+    NewOrder,
+    Selectable<OrdersTable>
+  >;
+
+  constructor(private readonly database: Database<OrdersDatabase>) {
+    this.creates = new GroupedInserts(database, insertOrders);
+  }
 
   async create(order: NewOrder): Promise<Order> {
-    const row = await this.database.run((db) =>
-      db
-        .with('next_id', (db) => nextId(db, 'orders'))
-        .insertInto('orders')
-        .columns(['id', 'user_id', 'product'])
-        .expression((eb) =>
-          eb
-            .selectFrom('next_id')
-            .select((eb) => [
-              'last_id',
-              eb.val(order.userId).as('user_id'),
-              eb.val(order.product).as('product'),
-            ]),
-        )
-        .returning(['id', 'user_id', 'product'])
-        .executeTakeFirstOrThrow(),
+    return toOrder(
+      await this.creates.add({ userId: order.userId, product: order.product }),
     );
-    return toOrder(row);
   }
 
   async findById(id: number): Promise<Order | undefined> {
     const row = await this.database.run((db) =>
       db
         .selectFrom('orders')
-        .select(['id', 'user_id', 'product'])
+        .select(COLUMNS)
         .where('id', '=', String(id))
         .executeTakeFirst(),
     );
@@ -60,7 +94,7 @@ export class PostgresOrdersRepository implements OrdersRepository {
         matching = matching.where('user_id', '=', String(userId));
       return Promise.all([
         matching
-          .select(['id', 'user_id', 'product'])
+          .select(COLUMNS)
           .orderBy('id')
           .limit(limit)
           .offset(offset)

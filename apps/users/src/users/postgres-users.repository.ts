@@ -1,5 +1,10 @@
 import type { Page, PageRequest } from '@app/contracts';
-import { Database, isUniqueViolation, nextId } from '@app/storage';
+import {
+  Database,
+  GroupedInserts,
+  isUniqueViolation,
+  nextIds,
+} from '@app/storage';
 import { Injectable } from '@nestjs/common';
 import { Kysely, sql, type Selectable } from 'kysely';
 import type { UsersDatabase, UsersTable } from './users.schema';
@@ -20,28 +25,57 @@ const toUser = (row: Selectable<UsersTable>): User => ({
   version: row.version,
 });
 
+/**
+ * Writes `users` in one statement, with ids from the counter in their order (one each, gapless):
+ * what `GroupedInserts` writes a group of concurrent creates with.
+ */
+async function insertUsers(
+  db: Kysely<UsersDatabase>,
+  users: NewUser[],
+): Promise<Selectable<UsersTable>[]> {
+  const rows = await db
+    .with(
+      'input',
+      () =>
+        sql<{ name: string; email: string; n: string }>`(select * from unnest(
+          ${users.map((user) => user.name)}::text[],
+          ${users.map((user) => user.email)}::text[]
+        ) with ordinality as input(name, email, n))`,
+    )
+    .with('next_ids', (db) => nextIds(db, 'users', users.length))
+    .insertInto('users')
+    .columns(['id', 'name', 'email'])
+    .expression((eb) =>
+      eb
+        .selectFrom(['input', 'next_ids'])
+        .select([
+          sql<string>`next_ids.last_id - ${users.length} + input.n`.as('id'),
+          'input.name',
+          'input.email',
+        ]),
+    )
+    .returning(COLUMNS)
+    .execute();
+  // Ids follow the order of the input: sorted by id, the rows are the users' in order.
+  return rows.sort((a, b) => Number(a.id) - Number(b.id));
+}
+
 /** Users in this service's PostgreSQL database, shared by every replica. */
 @Injectable()
 export class PostgresUsersRepository implements UsersRepository {
-  constructor(private readonly database: Database<UsersDatabase>) {}
+  private readonly creates: GroupedInserts<
+    UsersDatabase,
+    NewUser,
+    Selectable<UsersTable>
+  >;
+
+  constructor(private readonly database: Database<UsersDatabase>) {
+    this.creates = new GroupedInserts(database, insertUsers);
+  }
 
   async create(user: NewUser): Promise<User> {
-    const row = await this.write(user.email, (db) =>
-      db
-        .with('next_id', (db) => nextId(db, 'users'))
-        .insertInto('users')
-        .columns(['id', 'name', 'email'])
-        .expression((eb) =>
-          eb
-            .selectFrom('next_id')
-            .select((eb) => [
-              'last_id',
-              eb.val(user.name).as('name'),
-              eb.val(user.email).as('email'),
-            ]),
-        )
-        .returning(COLUMNS)
-        .executeTakeFirstOrThrow(),
+    const row = await this.write(user.email, () =>
+      this.creates.add({ name: user.name, email: user.email }),
     );
     return toUser(row);
   }
@@ -83,14 +117,16 @@ export class PostgresUsersRepository implements UsersRepository {
     changes: UserChanges,
     version: number,
   ): Promise<User | undefined> {
-    const row = await this.write(changes.email ?? '', (db) =>
-      db
-        .updateTable('users')
-        .set({ ...changes, version: sql<number>`version + 1` })
-        .where('id', '=', String(id))
-        .where('version', '=', version)
-        .returning(COLUMNS)
-        .executeTakeFirst(),
+    const row = await this.write(changes.email ?? '', () =>
+      this.database.run((db) =>
+        db
+          .updateTable('users')
+          .set({ ...changes, version: sql<number>`version + 1` })
+          .where('id', '=', String(id))
+          .where('version', '=', version)
+          .returning(COLUMNS)
+          .executeTakeFirst(),
+      ),
     );
     return row && toUser(row);
   }
@@ -106,12 +142,9 @@ export class PostgresUsersRepository implements UsersRepository {
     return deleted.numDeletedRows > 0n;
   }
 
-  private async write<T>(
-    email: string,
-    statement: (db: Kysely<UsersDatabase>) => Promise<T>,
-  ): Promise<T> {
+  private async write<T>(email: string, write: () => Promise<T>): Promise<T> {
     try {
-      return await this.database.run(statement);
+      return await write();
     } catch (error) {
       if (isUniqueViolation(error, 'users_email_lower_key'))
         throw new EmailTakenError(email);

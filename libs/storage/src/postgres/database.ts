@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Migration, MigrationResultSet, Migrator } from 'kysely/migration';
 import { Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +10,7 @@ import {
   toStoreError,
   withoutDatabaseUrl,
 } from './errors';
+import { UnitOfWork } from './unit-of-work';
 
 export interface DatabaseOptions {
   /** `postgres://user:password@host:port/database`; may carry `?sslmode=...`. */
@@ -45,6 +47,7 @@ export class Database<DB = unknown> {
   private lastProblem = 'not connected yet';
   private stopping = false;
   private preparing?: Promise<void>;
+  private readonly units = new AsyncLocalStorage<UnitOfWork<DB>>();
 
   constructor(private readonly options: DatabaseOptions) {
     this.connections = new Pool({
@@ -91,7 +94,29 @@ export class Database<DB = unknown> {
     return this.prepared;
   }
 
+  /** The longest a statement may run, as the server is told; also how long a group waits. */
+  get statementTimeoutMs(): number {
+    return this.options.statementTimeoutMs;
+  }
+
+  /** The unit of work the caller runs in on this database, if any (see `unitOfWork`). */
+  get unit(): UnitOfWork<DB> | undefined {
+    return this.units.getStore();
+  }
+
+  /**
+   * Runs a query. Inside a unit of work it runs in the unit's transaction, as it is; outside, on
+   * its own, run again on a serialization failure or deadlock.
+   */
   async run<T>(query: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+    const unit = this.units.getStore();
+    if (unit) {
+      try {
+        return await query(await unit.current());
+      } catch (error) {
+        throw toStoreError(error);
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await query(this.kysely);
@@ -101,6 +126,37 @@ export class Database<DB = unknown> {
         throw toStoreError(error);
       }
     }
+  }
+
+  /**
+   * Runs `work` as one unit: what it writes on this database, and what `finish` writes with its
+   * result, commit together or not at all. Its first statement begins the transaction (or its
+   * create joins a group's, see `GroupedInserts`), so a unit holds no connection before it writes.
+   * A unit that wrote nothing runs `finish` on its own. When `work` or `finish` throws, nothing of
+   * the unit stays; when the commit fails, `StoreUnavailableError`.
+   */
+  async unitOfWork<T>(
+    work: () => Promise<T>,
+    finish: (db: Kysely<DB>, result: T) => Promise<void>,
+  ): Promise<T> {
+    const unit = new UnitOfWork(this.kysely);
+    let result: T;
+    try {
+      result = await this.units.run(unit, work);
+      await finish(unit.finishing, result);
+    } catch (error) {
+      await unit.abandon();
+      throw toStoreError(error);
+    }
+    try {
+      await unit.commit();
+    } catch (error) {
+      const mapped = toStoreError(error);
+      throw mapped instanceof StoreUnavailableError
+        ? mapped
+        : new StoreUnavailableError((error as Error).message, { cause: error });
+    }
+    return result;
   }
 
   /** Applies pending migrations under Kysely's lock: of replicas starting together, one applies. */

@@ -22,15 +22,21 @@ export const ID_COUNTERS_COLUMNS: SchemaColumns<WithIdCounters>['id_counters'] =
   };
 
 /**
- * The next id of `counter`, for a `with next_id as (...)` beside an insert in one statement: the
- * counter's row lock orders concurrent creates, ids commit in order (so a page read by id never
- * skips a committed row), and a refused insert rolls the increment back with it, which a sequence
- * would not (it leaves a gap). Select `last_id` from the CTE as the new row's id.
+ * Takes the next `count` ids of `counter`, for a `with next_ids as (...)` beside an insert in one
+ * statement; the new rows' ids are `last_id - count + 1` to `last_id`. The counter's row lock
+ * orders concurrent creates, ids commit in order (so a page read by id never skips a committed
+ * row), and a refused insert rolls the increment back with it, which a sequence would not (it
+ * leaves a gap). `GroupedInserts` writes many creates at once, so that they do not each wait for
+ * the commit of the one before.
  */
-export function nextId(db: QueryCreator<WithIdCounters>, counter: string) {
+export function nextIds(
+  db: QueryCreator<WithIdCounters>,
+  counter: string,
+  count: number,
+) {
   return db
     .updateTable('id_counters')
-    .set({ last_id: sql`last_id + 1` })
+    .set({ last_id: sql`last_id + ${count}` })
     .where('name', '=', counter)
     .returning('last_id');
 }
