@@ -19,6 +19,7 @@ export * from './stand-ins/database';
 export * from './stand-ins/identity-provider';
 export * from './stand-ins/load-balancer';
 export * from './stand-ins/postgres-server';
+export * from './stand-ins/postgres-wire-tap';
 export * from './stand-ins/prometheus-server';
 export * from './stand-ins/stand-in-server';
 export * from './stand-ins/tcp-proxy';

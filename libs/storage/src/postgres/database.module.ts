@@ -5,7 +5,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Migration } from 'kysely/migration';
-import { Database } from './database';
+import { Database, ForeignDatabaseError } from './database';
 import { DatabaseSettings } from './database.settings';
 import { withoutDatabaseUrl } from './errors';
 
@@ -16,6 +16,8 @@ export function createDatabase<DB = unknown>(
 ): Database<DB> {
   return new Database<DB>({
     url: settings.DATABASE_URL,
+    migrationUrl: settings.DATABASE_MIGRATION_URL || undefined,
+    pooler: settings.DATABASE_POOLER,
     applicationName: name,
     poolMax: settings.DATABASE_POOL_MAX,
     connectTimeoutMs: settings.DATABASE_CONNECT_TIMEOUT_MS,
@@ -54,7 +56,11 @@ export class DatabaseModule
   }
 
   onApplicationBootstrap(): void {
-    void this.database.start();
+    this.database.start().catch((error: Error) => {
+      // Another service's database: the service refuses to run on it, in one line.
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -87,7 +93,9 @@ export async function migrateAndExit(
     process.exit(0);
   } catch (error) {
     process.stderr.write(
-      `${name}: migration failed: ${withoutDatabaseUrl((error as Error).message)}\n`,
+      error instanceof ForeignDatabaseError
+        ? `${error.message}\n`
+        : `${name}: migration failed: ${withoutDatabaseUrl((error as Error).message)}\n`,
     );
     await database.close().catch(() => undefined);
     process.exit(1);

@@ -5,6 +5,8 @@ describe('DatabaseSettings', () => {
   it('keeps data in memory by default, with a pool of 10 and 2 s / 5 s timeouts', () => {
     expect(loadConfig(DatabaseSettings, {})).toEqual({
       DATABASE_URL: '',
+      DATABASE_MIGRATION_URL: '',
+      DATABASE_POOLER: 'none',
       DATABASE_POOL_MAX: 10,
       DATABASE_CONNECT_TIMEOUT_MS: 2000,
       DATABASE_STATEMENT_TIMEOUT_MS: 5000,
@@ -34,6 +36,8 @@ describe('DatabaseSettings', () => {
     ['DATABASE_POOL_MAX', '0'],
     ['DATABASE_STATEMENT_TIMEOUT_MS', '5s'],
     ['DATABASE_MIGRATE_AT_START', 'yes'],
+    ['DATABASE_MIGRATION_URL', 'mysql://app@db/users'],
+    ['DATABASE_POOLER', 'session'],
   ])('refuses %s=%p', (name, value) => {
     expect(() => loadConfig(DatabaseSettings, { [name]: value })).toThrow(
       ConfigError,

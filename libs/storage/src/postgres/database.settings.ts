@@ -10,6 +10,24 @@ export class DatabaseSettings {
   })
   DATABASE_URL = '';
 
+  /**
+   * Where migrations run, when `DATABASE_URL` goes through a pooler in transaction mode:
+   * PostgreSQL itself. Empty: `DATABASE_URL`.
+   */
+  @Matches(/^$|^postgres(ql)?:\/\/\S+$/, {
+    message:
+      '$property must be empty or a URL like postgres://user:password@host:5432/database',
+  })
+  DATABASE_MIGRATION_URL = '';
+
+  /**
+   * `transaction` when `DATABASE_URL` is a pooler that hands out a server connection per
+   * transaction (PgBouncer's transaction mode): the services then send no session settings,
+   * which such a pooler refuses, and the statement timeout is the pooler's (`query_timeout`).
+   */
+  @IsIn(['none', 'transaction'])
+  DATABASE_POOLER: 'none' | 'transaction' = 'none';
+
   /** Connections this process keeps to the database at most. */
   @EnvInt()
   @Max(1000)

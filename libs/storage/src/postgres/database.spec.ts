@@ -7,7 +7,7 @@ import {
 } from '@app/testing';
 import { Kysely, sql } from 'kysely';
 import { createServer, Server, Socket } from 'node:net';
-import { Database } from './database';
+import { Database, ForeignDatabaseError } from './database';
 import { StoreUnavailableError } from './errors';
 
 const MIGRATIONS = {
@@ -192,5 +192,104 @@ describe('Database', () => {
       }),
     ).resolves.toBe('done');
     expect(attempts).toBe(2);
+  });
+
+  describe('for a newcomer', () => {
+    const elsewhere = (change: (url: URL) => void) => {
+      const url = new URL(created.url);
+      change(url);
+      return url.toString();
+    };
+
+    it('answers 503 material for a database that does not exist, and says how to create it', async () => {
+      const database = open(
+        elsewhere((url) => (url.pathname = '/no_such_db')),
+        MIGRATIONS,
+      );
+      await expect(
+        database.run((db) => sql`select 1`.execute(db)),
+      ).rejects.toBeInstanceOf(StoreUnavailableError);
+      void database.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { up, detail } = await database.status();
+      expect(up).toBe(false);
+      expect(detail).toMatch(
+        /database "no_such_db" does not exist on 127\.0\.0\.1:\d+/,
+      );
+      expect(detail).toContain('CREATE DATABASE no_such_db');
+      expect(detail).not.toContain('local-only');
+    });
+
+    it('says that the password is missing when the server asks for one', async () => {
+      const database = open(
+        elsewhere((url) => (url.password = '')),
+        MIGRATIONS,
+      );
+      await expect(
+        database.run((db) => sql`select 1`.execute(db)),
+      ).rejects.toBeInstanceOf(StoreUnavailableError);
+      void database.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { detail } = await database.status();
+      expect(detail).toMatch(
+        /asks for a password and DATABASE_URL gives none: write it as postgres:\/\/user:password@127\.0\.0\.1:\d+\/test_/,
+      );
+      // No connection is left half open: one still authenticating would hold every DROP DATABASE
+      // of the server (PostgreSQL 15) until its authentication_timeout, a minute.
+      const scratch = await createTestDatabase();
+      const began = Date.now();
+      await scratch.drop();
+      expect(Date.now() - began).toBeLessThan(10_000);
+    });
+
+    it("refuses another service's database, and starts nothing on it", async () => {
+      await open(created.url, MIGRATIONS).migrate();
+      const other = open(created.url, {
+        '0001-other-things': MIGRATIONS['0001-things'],
+      });
+      await expect(other.migrate()).rejects.toThrow(ForeignDatabaseError);
+      await expect(other.migrate()).rejects.toThrow(
+        /test: its database was migrated by another service \(the first migration applied there, 0001-things, is not one of test's\); each service needs a database of its own/,
+      );
+      await expect(other.start()).rejects.toBeInstanceOf(ForeignDatabaseError);
+    });
+  });
+
+  describe('behind a pooler in transaction mode (DATABASE_POOLER=transaction)', () => {
+    const statementTimeout = (database: Database) =>
+      database
+        .run((db) =>
+          sql<{ statement_timeout: string }>`show statement_timeout`.execute(
+            db,
+          ),
+        )
+        .then(({ rows }) => rows[0].statement_timeout);
+
+    it('sends no session setting at connect (PgBouncer refuses them), where a direct pool sets the timeout', async () => {
+      await expect(
+        statementTimeout(open(created.url, MIGRATIONS)),
+      ).resolves.toBe('5s');
+      await expect(
+        statementTimeout(
+          open(created.url, MIGRATIONS, { DATABASE_POOLER: 'transaction' }),
+        ),
+      ).resolves.toBe('0');
+    });
+
+    it('migrates over DATABASE_MIGRATION_URL, PostgreSQL itself', async () => {
+      const hole = await blackHole();
+      try {
+        const database = open(hole.url, MIGRATIONS, {
+          DATABASE_POOLER: 'transaction',
+          DATABASE_MIGRATION_URL: created.url,
+        });
+        await expect(database.migrate()).resolves.toEqual([
+          '0001-things',
+          '0002-seed-things',
+        ]);
+      } finally {
+        await hole.close();
+      }
+    });
   });
 });

@@ -2,19 +2,26 @@ import { Logger } from '@nestjs/common';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Migration, MigrationResultSet, Migrator } from 'kysely/migration';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  explainFailure,
   isRetryable,
   StoreUnavailableError,
   toStoreError,
-  withoutDatabaseUrl,
 } from './errors';
 import { UnitOfWork } from './unit-of-work';
 
 export interface DatabaseOptions {
   /** `postgres://user:password@host:port/database`; may carry `?sslmode=...`. */
   url: string;
+  /** Where migrations run when `url` is a pooler; `url` when not given. */
+  migrationUrl?: string;
+  /**
+   * `transaction`: `url` is a pooler in transaction mode (PgBouncer), which refuses session
+   * settings at connect; the statement timeout is then the pooler's.
+   */
+  pooler?: 'none' | 'transaction';
   /** Shown in pg_stat_activity. */
   applicationName: string;
   poolMax: number;
@@ -32,6 +39,38 @@ export interface DatabaseStatus {
 }
 
 const BACKOFF_MS = { first: 250, max: 10_000 };
+
+/**
+ * node-postgres leaves the socket of a connection that failed while it authenticated open
+ * (brianc/node-postgres#2907): a URL without the password the server asks for, say. The server
+ * keeps that backend until its authentication_timeout (a minute), and meanwhile PostgreSQL 15
+ * cannot drop a database. This client closes the connection when its start fails.
+ */
+class ClosingClient extends Client {
+  override connect(): Promise<Client>;
+  override connect(callback: (error: Error) => void): void;
+  override connect(callback?: (error: Error) => void): Promise<Client> | void {
+    if (!callback) return super.connect();
+    super.connect((error: Error) => {
+      if (error) void this.end().catch(() => undefined);
+      callback(error);
+    });
+  }
+}
+
+/**
+ * The database holds another service's data: the first migration applied to it is not one of
+ * this service's. Nothing is done to it; the service refuses to start.
+ */
+export class ForeignDatabaseError extends Error {
+  override name = 'ForeignDatabaseError';
+  constructor(service: string, first: string) {
+    super(
+      `${service}: its database was migrated by another service (the first migration applied there, ${first}, is not one of ${service}'s); ` +
+        `each service needs a database of its own: point DATABASE_URL at ${service}'s`,
+    );
+  }
+}
 const MAX_ATTEMPTS_FOR_RETRYABLE = 3;
 
 /**
@@ -50,32 +89,48 @@ export class Database<DB = unknown> {
   private readonly units = new AsyncLocalStorage<UnitOfWork<DB>>();
 
   constructor(private readonly options: DatabaseOptions) {
-    this.connections = new Pool({
-      connectionString: options.url,
-      application_name: options.applicationName,
-      max: options.poolMax,
-      connectionTimeoutMillis: options.connectTimeoutMs,
-      statement_timeout: options.statementTimeoutMs,
+    this.connections = this.openPool(options.url, options.poolMax);
+    this.kysely = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool: this.connections }),
+    });
+  }
+
+  /**
+   * A pool to `url`. Behind a pooler in transaction mode it sends no session settings at connect
+   * (PgBouncer refuses a `statement_timeout` there: "unsupported startup parameter"); directly,
+   * the server cancels a statement past the timeout.
+   */
+  private openPool(url: string, max: number): Pool {
+    const { applicationName, connectTimeoutMs, statementTimeoutMs } =
+      this.options;
+    const direct =
+      this.options.pooler !== 'transaction' ||
+      url === this.options.migrationUrl;
+    const pool = new Pool({
+      Client: ClosingClient,
+      connectionString: url,
+      application_name: applicationName,
+      max,
+      connectionTimeoutMillis: connectTimeoutMs,
+      ...(direct && { statement_timeout: statementTimeoutMs }),
       // The server's timeout needs a live server; this one also ends a wait on a dead socket.
-      query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
+      query_timeout: statementTimeoutMs + connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
     });
     // An idle connection the server drops must not crash the process: the pool replaces it.
-    this.connections.on('error', (error) =>
+    pool.on('error', (error) =>
       this.logger.warn(`Idle database connection lost: ${error.message}`),
     );
     // Nor one lost while checked out: node-postgres then rejects the query (which becomes a 503)
     // and also emits 'error' on the client, where the pool listens only while it is idle. With no
     // listener, that event would kill the process.
-    this.connections.on('connect', (client) =>
+    pool.on('connect', (client) =>
       client.on('error', (error) =>
         this.logger.warn(`Database connection lost: ${error.message}`),
       ),
     );
-    this.kysely = new Kysely<DB>({
-      dialect: new PostgresDialect({ pool: this.connections }),
-    });
+    return pool;
   }
 
   /** The pool's connections now, for metrics: in use, idle, and requests waiting for one. */
@@ -159,18 +214,51 @@ export class Database<DB = unknown> {
     return result;
   }
 
-  /** Applies pending migrations under Kysely's lock: of replicas starting together, one applies. */
+  /**
+   * Applies pending migrations under Kysely's lock: of replicas starting together, one applies.
+   * They run on `migrationUrl` when given (PostgreSQL itself, not a pooler), over a connection of
+   * their own, closed after. @throws ForeignDatabaseError for another service's database
+   */
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({
-      db: this.kysely,
-      provider: { getMigrations: async () => this.options.migrations },
-    });
-    const { error, results }: MigrationResultSet =
-      await migrator.migrateToLatest();
-    if (error) throw error;
-    return (results ?? [])
-      .filter((result) => result.status === 'Success')
-      .map((result) => result.migrationName);
+    const { migrationUrl } = this.options;
+    const db =
+      migrationUrl && migrationUrl !== this.options.url
+        ? new Kysely<DB>({
+            dialect: new PostgresDialect({
+              pool: this.openPool(migrationUrl, 1),
+            }),
+          })
+        : this.kysely;
+    try {
+      await this.refuseForeign(db);
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => this.options.migrations },
+      });
+      const { error, results }: MigrationResultSet =
+        await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? [])
+        .filter((result) => result.status === 'Success')
+        .map((result) => result.migrationName);
+    } finally {
+      if (db !== this.kysely) await db.destroy();
+    }
+  }
+
+  /** Refuses a database whose first migration is not one of this service's. */
+  private async refuseForeign(db: Kysely<DB>): Promise<void> {
+    const { rows } = await sql<{ name: string }>`
+      select name from kysely_migration order by name limit 1`
+      .execute(db)
+      .catch((error: { code?: string }) => {
+        // No migration was ever applied (the table does not exist): nothing to refuse.
+        if (error.code === '42P01') return { rows: [] };
+        throw error;
+      });
+    const first = rows[0]?.name;
+    if (first !== undefined && !(first in this.options.migrations))
+      throw new ForeignDatabaseError(this.options.applicationName, first);
   }
 
   /**
@@ -188,14 +276,23 @@ export class Database<DB = unknown> {
       await this.run((db) => sql`select 1`.execute(db));
       return { up: true, detail: 'connected' };
     } catch (error) {
-      return { up: false, detail: describe(error) };
+      return { up: false, detail: this.describe(error) };
     }
   }
 
   async close(): Promise<void> {
     this.stopping = true;
-    await this.preparing;
+    // A start that refused the database has said so already.
+    await this.preparing?.catch(() => undefined);
     await this.kysely.destroy();
+  }
+
+  /** Why the database failed, in words safe to log and to show: never the URL or its password. */
+  private describe(error: unknown): string {
+    const mapped = toStoreError(error);
+    const cause =
+      mapped instanceof StoreUnavailableError ? mapped.cause : mapped;
+    return explainFailure(cause, this.options.url);
   }
 
   private async prepareWithBackoff(): Promise<void> {
@@ -206,13 +303,15 @@ export class Database<DB = unknown> {
           if (applied.length > 0)
             this.logger.log(`Applied migrations: ${applied.join(', ')}`);
         } else {
-          await sql`select 1`.execute(this.kysely);
+          await this.refuseForeign(this.kysely);
         }
         this.prepared = true;
         this.logger.log('Database connected');
         return;
       } catch (error) {
-        this.lastProblem = describe(error);
+        // Trying again would not change it, and serving another service's data must not start.
+        if (error instanceof ForeignDatabaseError) throw error;
+        this.lastProblem = this.describe(error);
         this.logger.warn(
           `Database not ready (${this.lastProblem}); trying again in ${delay} ms`,
         );
@@ -221,12 +320,4 @@ export class Database<DB = unknown> {
       }
     }
   }
-}
-
-/** Why the database failed, in words safe to log and to show: never the URL or its password. */
-function describe(error: unknown): string {
-  const mapped = toStoreError(error);
-  const cause = mapped instanceof StoreUnavailableError ? mapped.cause : mapped;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return withoutDatabaseUrl(message);
 }

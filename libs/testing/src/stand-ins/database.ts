@@ -127,6 +127,8 @@ export function testDatabaseClient<DB = unknown>(
     'test',
     {
       DATABASE_URL: url,
+      DATABASE_MIGRATION_URL: '',
+      DATABASE_POOLER: 'none',
       DATABASE_POOL_MAX: 10,
       DATABASE_CONNECT_TIMEOUT_MS: 2000,
       DATABASE_STATEMENT_TIMEOUT_MS: 5000,
