@@ -6,6 +6,7 @@ import {
   expectSeedCalls,
   freePort,
   queryTestDatabase,
+  spawnBuiltApp,
   startBuiltApp,
   startTcpProxy,
   TcpProxy,
@@ -268,14 +269,22 @@ describe('both built apps on PostgreSQL', () => {
       DATABASE_POOL_MAX: '20',
       DATABASE_STATEMENT_TIMEOUT_MS: '60000',
     });
-    // Held inserts: each request is provably inside the app, waiting on the database, when the
-    // signal comes, however slow the machine.
+    // Held claims of their Idempotency-Keys: each request is provably inside the app, waiting on
+    // the database, when the signal comes, however slow the machine. (Creates themselves are
+    // written together, so only the first would wait there.)
     const lock = new Client({ connectionString: usersDb.url });
     await lock.connect();
     try {
-      await lock.query('begin; lock table users in exclusive mode');
+      await lock.query('begin; lock table idempotency_keys in exclusive mode');
       const inFlight = Array.from({ length: 20 }, (_, i) =>
-        json(`${users.url}/users`, { name: `U${i}`, email: `u${i}@x.io` }),
+        fetch(`${users.url}/users`, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'Idempotency-Key': `in-flight-${i}`,
+          },
+          body: JSON.stringify({ name: `U${i}`, email: `u${i}@x.io` }),
+        }),
       );
       await eventually(
         () =>
@@ -284,7 +293,7 @@ describe('both built apps on PostgreSQL', () => {
             "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
           ),
         (rows) => isDeepStrictEqual(rows, [{ n: 20 }]),
-        'the 20 inserts to wait on the lock',
+        'the 20 claims to wait on the lock',
       );
       const stopped = users.stop('SIGTERM');
       await eventually(
@@ -334,5 +343,95 @@ describe('both built apps on PostgreSQL', () => {
     expect(run.stderr).toBe(
       'users: DATABASE_URL is not set; nothing to migrate\n',
     );
+  });
+
+  describe('as a newcomer meets it', () => {
+    const elsewhere = (change: (url: URL) => void) => {
+      const url = new URL(usersDb.url);
+      change(url);
+      return url.toString();
+    };
+    const readiness = async (app: BuiltApp) =>
+      JSON.stringify(await (await fetch(`${app.url}/health/ready`)).json());
+
+    it('answers 503 problem+json with Retry-After when its database does not exist, and readiness says how to create it', async () => {
+      users = await startBuiltApp('users', usersPort, {
+        USERS_PORT: String(usersPort),
+        DATABASE_URL: elsewhere((url) => (url.pathname = '/users_typo')),
+      });
+      await eventually(
+        () => readiness(users),
+        (said) => said.includes('does not exist'),
+        'readiness to name the missing database',
+      );
+      await expect(readiness(users)).resolves.toMatch(
+        /database \\"users_typo\\" does not exist on 127\.0\.0\.1:\d+: create it \(.*CREATE DATABASE users_typo\)/,
+      );
+      const answer = await json(`${users.url}/users/1`);
+      expect(answer).toMatchObject({
+        status: 503,
+        type: 'application/problem+json; charset=utf-8',
+        retryAfter: '1',
+      });
+      const created = await json(`${users.url}/users`, {
+        name: 'Ann',
+        email: 'ann@example.com',
+      });
+      expect(created.status).toBe(503);
+    });
+
+    it('says the password is missing when the server asks for one and DATABASE_URL has none', async () => {
+      users = await startBuiltApp('users', usersPort, {
+        USERS_PORT: String(usersPort),
+        DATABASE_URL: elsewhere((url) => (url.password = '')),
+      });
+      await eventually(
+        () => readiness(users),
+        (said) => said.includes('password'),
+        'readiness to say what is missing',
+      );
+      await expect(readiness(users)).resolves.toMatch(
+        /the server on 127\.0\.0\.1:\d+ asks for a password and DATABASE_URL gives none: write it as postgres:\/\/user:password@/,
+      );
+      expect(users.output()).not.toContain('must be a string');
+      await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+        status: 503,
+        retryAfter: '1',
+      });
+    });
+
+    it("refuses to start on another service's database, in one line", async () => {
+      await startUsers();
+      const refused = spawnBuiltApp('orders', {
+        ORDERS_PORT: String(ordersPort),
+        USERS_SERVICE_URL: users.url,
+        DATABASE_URL: usersDb.url,
+      });
+      await expect(refused.exited).resolves.toBe(1);
+      expect(refused.output()).toContain(
+        "orders: its database was migrated by another service (the first migration applied there, 0001-create-users, is not one of the orders service's); each service needs a database of its own: point DATABASE_URL at the orders service's own database\n",
+      );
+      expect(refused.output()).not.toMatch(/corrupted migrations/);
+      // The same from the release step.
+      const migrate = spawnSync(
+        process.execPath,
+        [builtMain('orders'), 'migrate'],
+        {
+          env: { PATH: process.env.PATH, DATABASE_URL: usersDb.url },
+          encoding: 'utf8',
+        },
+      );
+      expect(migrate.status).toBe(1);
+      expect(migrate.stderr).toMatch(
+        /^orders: its database was migrated by another service .*\n$/,
+      );
+      // Nothing of orders was written to the users database.
+      await expect(
+        queryTestDatabase(
+          usersDb.url,
+          "select count(*)::int as n from information_schema.tables where table_name = 'orders'",
+        ),
+      ).resolves.toEqual([{ n: 0 }]);
+    });
   });
 });

@@ -249,7 +249,7 @@ describe('Database', () => {
       });
       await expect(other.migrate()).rejects.toThrow(ForeignDatabaseError);
       await expect(other.migrate()).rejects.toThrow(
-        /test: its database was migrated by another service \(the first migration applied there, 0001-things, is not one of test's\); each service needs a database of its own/,
+        /test: its database was migrated by another service \(the first migration applied there, 0001-things, is not one of the test service's\); each service needs a database of its own/,
       );
       await expect(other.start()).rejects.toBeInstanceOf(ForeignDatabaseError);
     });

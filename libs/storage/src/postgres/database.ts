@@ -66,8 +66,8 @@ export class ForeignDatabaseError extends Error {
   override name = 'ForeignDatabaseError';
   constructor(service: string, first: string) {
     super(
-      `${service}: its database was migrated by another service (the first migration applied there, ${first}, is not one of ${service}'s); ` +
-        `each service needs a database of its own: point DATABASE_URL at ${service}'s`,
+      `${service}: its database was migrated by another service (the first migration applied there, ${first}, is not one of the ${service} service's); ` +
+        `each service needs a database of its own: point DATABASE_URL at the ${service} service's own database`,
     );
   }
 }
