@@ -18,6 +18,7 @@ export * from './observability/prometheus';
 export * from './stand-ins/database';
 export * from './stand-ins/identity-provider';
 export * from './stand-ins/load-balancer';
+export * from './stand-ins/pgbouncer';
 export * from './stand-ins/postgres-server';
 export * from './stand-ins/postgres-wire-tap';
 export * from './stand-ins/prometheus-server';
