@@ -118,8 +118,9 @@ function initCluster(bin, owner, dataDir, durable) {
     const said = String(error.stderr ?? '').trim() || error.message;
     const wayOut = owner
       ? `\nAs root, PostgreSQL runs as the user "${owner}", who must be able to enter every directory above ${dataDir}. ` +
-        'Run from a checkout outside a private home directory (e.g. under /srv or /tmp), ' +
-        `give others search permission on the directories above it (chmod o+x), or run as a user other than root.`
+        'Keep the data elsewhere (POSTGRES_DATA_DIR=/var/tmp/users-orders-postgres npm run start:postgres), ' +
+        'run from a checkout outside a private home directory, give others search permission on the directories above it (chmod o+x), ' +
+        'or run as a user other than root.'
       : '';
     throw new Error(`initdb could not create the cluster: ${said}${wayOut}`);
   } finally {

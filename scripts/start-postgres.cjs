@@ -1,7 +1,8 @@
 'use strict';
 // npm run start:postgres: every built service on a local PostgreSQL cluster kept in
-// .data/postgres (created on first run from the machine's PostgreSQL binaries), a database each.
-// Ctrl-C stops the services and the cluster; the data stays for the next run.
+// .data/postgres, or POSTGRES_DATA_DIR (created on first run from the machine's PostgreSQL
+// binaries, with PostgreSQL's durable defaults), a database each. Ctrl-C stops the services and
+// the cluster; the data stays for the next run.
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { Client } = require('pg');
@@ -20,13 +21,12 @@ async function ensureDatabase(serverUrl, name) {
 }
 
 async function main() {
+  const dir = process.env.POSTGRES_DATA_DIR || join(ROOT, '.data', 'postgres');
   const cluster = await startCluster({
-    dir: join(ROOT, '.data', 'postgres'),
+    dir,
     port: Number(process.env.PGPORT ?? 54329),
   });
-  console.log(
-    `PostgreSQL on 127.0.0.1:${cluster.port} (data in .data/postgres)`,
-  );
+  console.log(`PostgreSQL on 127.0.0.1:${cluster.port} (data in ${dir})`);
   const names = servicesNamed([]);
   for (const name of names) await ensureDatabase(cluster.url, name);
   const apps = names.map((app) =>

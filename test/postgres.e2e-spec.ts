@@ -14,8 +14,15 @@ import {
   waitUntilReady,
 } from '@app/testing';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startCluster } =
+  require('../scripts/postgres-cluster.cjs') as typeof import('../scripts/postgres-cluster.cjs');
 
 const json = async (url: string, body?: object) => {
   const response = await fetch(url, {
@@ -433,5 +440,80 @@ describe('both built apps on PostgreSQL', () => {
         ),
       ).resolves.toEqual([{ n: 0 }]);
     });
+  });
+});
+
+describe("npm run start:postgres's cluster", () => {
+  // The script the command runs, before it builds anything: the cluster comes first.
+  const startPostgres = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['scripts/start-postgres.cjs'], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  it("keeps its data with PostgreSQL's durable defaults; only throwaway clusters turn them off", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kept-'));
+    chmodSync(dir, 0o755);
+    const settings = async (cluster: { url: string }) => {
+      const client = new Client({ connectionString: cluster.url });
+      await client.connect();
+      try {
+        const read = async (name: string) =>
+          (await client.query<Record<string, string>>(`show ${name}`)).rows[0][
+            name
+          ];
+        return {
+          fsync: await read('fsync'),
+          synchronous_commit: await read('synchronous_commit'),
+          full_page_writes: await read('full_page_writes'),
+        };
+      } finally {
+        await client.end();
+      }
+    };
+    const kept = await startCluster({ dir: join(dir, 'postgres') });
+    try {
+      await expect(settings(kept)).resolves.toEqual({
+        fsync: 'on',
+        synchronous_commit: 'on',
+        full_page_writes: 'on',
+      });
+    } finally {
+      await kept.stop({ keepData: false });
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const throwaway = await startCluster();
+    try {
+      await expect(settings(throwaway)).resolves.toEqual({
+        fsync: 'off',
+        synchronous_commit: 'off',
+        full_page_writes: 'off',
+      });
+    } finally {
+      await throwaway.stop();
+    }
+  });
+
+  it("says initdb's own error, and the way out, when postgres cannot reach the data directory", () => {
+    // As root (CI, containers), the cluster belongs to `postgres`, who cannot enter a mode-700
+    // directory of root's: a checkout under /root, say.
+    const home = mkdtempSync(join(tmpdir(), 'private-'));
+    chmodSync(home, 0o700);
+    try {
+      const run = startPostgres({
+        POSTGRES_DATA_DIR: join(home, 'checkout', '.data', 'postgres'),
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(
+        /^initdb could not create the cluster: initdb: error: could not access directory ".*\/checkout\/\.data\/postgres": Permission denied\n/,
+      );
+      expect(run.stderr).toContain(
+        'Keep the data elsewhere (POSTGRES_DATA_DIR=/var/tmp/users-orders-postgres npm run start:postgres)',
+      );
+      expect(run.stderr).not.toContain('Command failed');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
