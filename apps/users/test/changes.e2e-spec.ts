@@ -4,6 +4,7 @@ import {
   createTestApp,
   expectProblem,
   queryTestDatabase,
+  startTestApp,
   testConfig,
 } from '@app/testing';
 import request from 'supertest';
@@ -52,6 +53,40 @@ describe('changing and erasing users (e2e)', () => {
       expect(response.text).toBe('');
       expect(response.headers.etag).toBe(tag);
       await http().get('/users/1').set('If-None-Match', '"other"').expect(200);
+    });
+
+    it('answers 304 to a fetch client too, which sends Cache-Control: no-cache with If-None-Match', async () => {
+      const listening = await startTestApp(
+        UsersAppModule.forRoot(testConfig(UsersConfig)),
+      );
+      const url = `${listening.url}/users/1`;
+      const tag = (await fetch(url)).headers.get('etag')!;
+      // What the Fetch standard does to a request that sets If-None-Match itself, and what a
+      // browser adds on a reload; an origin server evaluates the tag all the same.
+      for (const headers of <Record<string, string>[]>[
+        { 'If-None-Match': tag },
+        {
+          'If-None-Match': tag,
+          'Cache-Control': 'no-cache',
+          Pragma: 'no-cache',
+        },
+        { 'If-None-Match': `W/${tag}, "other"` },
+        { 'If-None-Match': '*' },
+      ]) {
+        const response = await fetch(url, { headers });
+        expect([response.status, await response.text()]).toEqual([304, '']);
+        expect(response.headers.get('etag')).toBe(tag);
+      }
+      const stale = await fetch(url, {
+        headers: { 'If-None-Match': '"other"', 'Cache-Control': 'no-cache' },
+      });
+      expect(stale.status).toBe(200);
+      // Only a representation that exists is answered 304.
+      const missing = await fetch(`${listening.url}/users/999`, {
+        headers: { 'If-None-Match': '*' },
+      });
+      expect(missing.status).toBe(404);
+      await listening.app.close();
     });
 
     it('gives each user its own tag, and the same one until the user changes', async () => {

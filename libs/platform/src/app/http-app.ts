@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
+import type { Express, Request } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { installContextPropagation } from '@app/telemetry';
 import { Logger } from 'nestjs-pino';
@@ -18,6 +19,7 @@ import { inSequence } from '../http/middleware';
 import { requestGuards } from '../http/request-guards';
 import { securityHeaders } from '../http/security-headers';
 import { createValidationPipe } from '../http/validation';
+import { isNotModified } from '../http/conditional';
 import type { HttpLogger } from '../observability/logging';
 import { HttpMetrics } from '../observability/metrics';
 import { requestContextMiddleware } from '../observability/request-context';
@@ -55,6 +57,19 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
   app.useLogger(app.get(Logger));
   const settings = app.get(PlatformSettings);
   express.disable('x-powered-by');
+  // Express answers 304 when req.fresh; it is evaluated here as RFC 9110 says (isNotModified).
+  const instance: Express = express.getHttpAdapter().getInstance();
+  Object.defineProperty(instance.request, 'fresh', {
+    configurable: true,
+    get(this: Request) {
+      return isNotModified(
+        this.method,
+        this.res?.statusCode ?? 0,
+        this.header('if-none-match'),
+        this.res?.get('ETag'),
+      );
+    },
+  });
   // req.ip, and so the rate limit's key and the logs' client_ip, is then the client's address
   // as the trusted proxies tell it, rather than the last proxy's.
   if (settings.TRUST_PROXY !== '')

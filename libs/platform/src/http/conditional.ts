@@ -33,6 +33,31 @@ export function ifMatch(
   return tags === '*' || tags.includes(current) ? 'match' : 'mismatch';
 }
 
+/** A tag without its weak prefix: If-None-Match compares tags weakly (RFC 9110 §8.8.3.2). */
+const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+
+/**
+ * Whether a GET or HEAD may be answered 304 (RFC 9110 §13.1.2): the response carries an ETag
+ * that If-None-Match lists (or `*`). What the request says to caches does not change it: an
+ * origin server evaluates If-None-Match whatever Cache-Control or Pragma the request carries
+ * (RFC 9111 §5.2.1.4: `no-cache` is for caches). Express's own check answers 200 to a request
+ * with `Cache-Control: no-cache`, which every fetch client adds when it sets If-None-Match
+ * itself, so no browser or generated client would ever get a 304.
+ */
+export function isNotModified(
+  method: string,
+  status: number,
+  ifNoneMatch: string | undefined,
+  etag: string | undefined,
+): boolean {
+  if ((method !== 'GET' && method !== 'HEAD') || ifNoneMatch === undefined)
+    return false;
+  if (!((status >= 200 && status < 300) || status === 304)) return false;
+  const tags = listedTags(ifNoneMatch);
+  if (tags === '*') return true;
+  return etag !== undefined && tags.some((tag) => opaque(tag) === opaque(etag));
+}
+
 /** 428 (RFC 6585): a change that must say which version it changes. */
 export const preconditionRequired = () =>
   new ProblemException(
