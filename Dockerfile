@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
-# One Dockerfile for both services; pick one with --target:
-#   docker build --target users  -t users-orders/users:0.1.0 .
-#   docker build --target orders -t users-orders/orders:0.1.0 .
+# One Dockerfile for both services and the PgBouncer in front of their database; pick one with
+# --target:
+#   docker build --target users     -t users-orders/users:0.1.0 .
+#   docker build --target orders    -t users-orders/orders:0.1.0 .
+#   docker build --target pgbouncer -t users-orders/pgbouncer:0.1.0 .
 # With podman, add --format docker: the default OCI format drops the HEALTHCHECK.
 ARG NODE_IMAGE=node:24-bookworm-slim
+ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 # Both apps built as `npm run build` builds them outside an image: same sources, same rspack
 # configuration, same Node check first (test/image/build-stage.e2e-spec.ts proves the bundles are
@@ -54,3 +57,19 @@ EXPOSE 5002
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.ORDERS_PORT + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/apps/orders/main.js"]
+
+# PgBouncer in transaction pooling mode between the services and PostgreSQL (compose.yaml,
+# deploy/k8s/pgbouncer.yaml): Debian's package, run as the postgres user it comes with. Its
+# configuration is not baked in: compose and the manifests mount /etc/pgbouncer/pgbouncer.ini
+# (over Debian's sample) and give it the userlist that file names. That pgbouncer.ini has it
+# write no file (no pid file, log or Unix socket), so the root file system can be read-only.
+FROM ${DEBIAN_IMAGE} AS pgbouncer
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends pgbouncer \
+  && apt-get clean \
+  && rm -rf /var/lib/apt/lists/*
+USER postgres
+EXPOSE 6432
+# PgBouncer's safe shutdown: transactions in flight finish, then it exits (SIGTERM drops them).
+STOPSIGNAL SIGINT
+CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]

@@ -1,7 +1,8 @@
 'use strict';
 // A deploy/k8s manifest as podman 4.3's `podman kube play` can run it on one machine, with the
 // smallest changes, each said on stderr. Everything else goes to podman as written: images, env,
-// ConfigMaps, the readiness probe, securityContext, resources, init containers, Services, budgets.
+// ConfigMaps (as env and as volumes), the readiness probe, securityContext, resources, init
+// containers, Services, budgets.
 //
 //   node scripts/podman-kube.cjs deploy/k8s/users.yaml [host port] > users.podman.yaml
 //
@@ -26,13 +27,51 @@ function secretKeys(docs) {
   );
 }
 
+/** The Secrets a manifest's Deployments mount as volumes, by name: `["pgbouncer-userlist"]`. */
+function secretVolumes(docs) {
+  const names = new Set();
+  for (const doc of docs.filter((d) => d.kind === 'Deployment'))
+    for (const volume of doc.spec.template.spec.volumes ?? [])
+      if (volume.secret) names.add(volume.secret.secretName);
+  return [...names];
+}
+
+/**
+ * A Secret document as podman 4.3 reads a secret volume: an object whose `data` holds each file's
+ * text as it is (podman writes those strings into the volume without decoding base64), from the
+ * document's `data` (base64) and `stringData`.
+ */
+function volumeSecret(secret) {
+  return {
+    data: {
+      ...Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value, 'base64').toString('utf8'),
+        ]),
+      ),
+      ...secret.stringData,
+    },
+  };
+}
+
+/** A container port by its number or its name. */
+function portNumber(container, port) {
+  return typeof port === 'number'
+    ? port
+    : container.ports.find((p) => p.name === port).containerPort;
+}
+
 /** The documents for podman, and the changes made, one sentence each. */
 function forPodman(docs, hostPort) {
   const changes = new Set();
+  const mounted = secretVolumes(docs);
   const kept = docs.filter((doc) => {
     if (doc.kind !== 'Secret') return true;
     changes.add(
-      `Secret ${doc.metadata.name}: left out; create it as a podman secret, a JSON object of base64 values (podman 4.3 stores a Secret document as YAML, then reads secretKeyRef only as JSON; and the manifest holds a placeholder)`,
+      mounted.includes(doc.metadata.name)
+        ? `Secret ${doc.metadata.name}: left out; create it as a podman secret, an object whose "data" holds each file's text as it is (podman 4.3 reads a secret volume so, without decoding base64; and the manifest holds a placeholder)`
+        : `Secret ${doc.metadata.name}: left out; create it as a podman secret, a JSON object of base64 values (podman 4.3 stores a Secret document as YAML, then reads secretKeyRef only as JSON; and the manifest holds a placeholder)`,
     );
     return false;
   });
@@ -53,15 +92,31 @@ function forPodman(docs, hostPort) {
       );
       pod.restartPolicy = 'OnFailure';
     }
+    for (const volume of pod.volumes ?? [])
+      if (volume.secret && volume.secret.optional === undefined) {
+        changes.add(
+          `Deployment ${name}: volume ${volume.name} (Secret ${volume.secret.secretName}) optional unset → false, Kubernetes' default (podman 4.3 reads an unset optional through a nil pointer and panics)`,
+        );
+        volume.secret.optional = false;
+      }
     for (const container of pod.containers) {
       const probe = container.livenessProbe;
+      if (probe?.tcpSocket) {
+        const { tcpSocket, ...timing } = probe;
+        const port = portNumber(container, tcpSocket.port);
+        changes.add(
+          `Deployment ${name}: livenessProbe tcpSocket on port ${tcpSocket.port} → exec of bash opening a connection to 127.0.0.1:${port}, quoted for the shell podman runs it in (podman 4.3 turns tcpSocket into nc, which the image lacks, on port 0 for a named port)`,
+        );
+        container.livenessProbe = {
+          exec: {
+            command: ['bash', '-c', `"exec 3<>/dev/tcp/127.0.0.1/${port}"`],
+          },
+          ...timing,
+        };
+      }
       if (probe?.httpGet) {
         const { httpGet, ...timing } = probe;
-        const port =
-          typeof httpGet.port === 'number'
-            ? httpGet.port
-            : container.ports.find((p) => p.name === httpGet.port)
-                .containerPort;
+        const port = portNumber(container, httpGet.port);
         const url = `http://127.0.0.1:${port}${httpGet.path}`;
         // A process to start, not kubelet's GET: node alone takes about 0.5 s under the
         // manifest's 0.5 CPU, so Kubernetes' default 1 s times out on a busy machine.
@@ -105,7 +160,13 @@ function readManifest(file) {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => doc.toJS());
 }
 
-module.exports = { forPodman, secretKeys, readManifest };
+module.exports = {
+  forPodman,
+  secretKeys,
+  secretVolumes,
+  volumeSecret,
+  readManifest,
+};
 
 if (require.main === module) {
   const [file, port] = process.argv.slice(2);

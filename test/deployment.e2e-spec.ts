@@ -17,7 +17,7 @@ import { INestApplication } from '@nestjs/common';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { isBuiltin } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import request from 'supertest';
 import { parse, parseAllDocuments } from 'yaml';
 import { serviceDefinitions } from './service-definitions';
@@ -67,6 +67,81 @@ const variablesOf = (app: string) =>
 function shutdownBoundMs(app: string, env: Record<string, string>): number {
   const config = loadConfig(APPS[app].service.config, env);
   return config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS;
+}
+
+/** The longest a statement of the app may run, in ms, from its config with these variables. */
+function statementTimeoutMs(app: string, env: Record<string, string>): number {
+  return loadConfig(APPS[app].service.config, env)
+    .DATABASE_STATEMENT_TIMEOUT_MS;
+}
+
+/**
+ * PgBouncer: the pgbouncer.ini the image runs (the Dockerfile's CMD), the port it listens on, and
+ * where compose's and the manifests' database URLs must point. PostgreSQL's own port is compose's
+ * postgres image's default, which the manifests' placeholders use too.
+ */
+const PGBOUNCER_INI = '/etc/pgbouncer/pgbouncer.ini';
+const PGBOUNCER_PORT = 6432;
+const POSTGRES_PORT = 5432;
+
+/** An ini file (PgBouncer's format) by section, each a map of its settings; `;` and `#` comment. */
+function ini(text: string): Record<string, Record<string, string>> {
+  const sections: Record<string, Record<string, string>> = {};
+  let section: Record<string, string> | undefined;
+  for (const line of text.split('\n').map((each) => each.trim())) {
+    if (!line || line.startsWith(';') || line.startsWith('#')) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) section = sections[header[1]] = {};
+    else {
+      const at = line.indexOf('=');
+      if (!section || at < 0) throw new Error(`Not an ini setting: ${line}`);
+      section[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+  }
+  return sections;
+}
+
+/** A [databases] entry of pgbouncer.ini (`host=postgres port=5432 dbname=users`) as a map. */
+function databaseEntry(
+  pgbouncerIni: string,
+  database: string,
+): Record<string, string> | undefined {
+  const entry = ini(pgbouncerIni).databases?.[database];
+  return entry === undefined
+    ? undefined
+    : Object.fromEntries(entry.split(/\s+/).map((pair) => pair.split('=')));
+}
+
+/** What PgBouncer must have to stand in front of the services (README, Storage and scaling). */
+function expectTransactionPooling(pgbouncerIni: string, timeoutsMs: number[]) {
+  const { pgbouncer } = ini(pgbouncerIni);
+  expect(pgbouncer.pool_mode).toBe('transaction');
+  // The statement timeout the services cannot send through it: PgBouncer's query_timeout
+  // (seconds) must not cut a statement the services let run.
+  expect(timeoutsMs.length).toBeGreaterThan(0);
+  for (const timeoutMs of timeoutsMs)
+    expect(Number(pgbouncer.query_timeout) * 1000).toBeGreaterThanOrEqual(
+      timeoutMs,
+    );
+  expect(Number(pgbouncer.listen_port)).toBe(PGBOUNCER_PORT);
+  // Nothing written to a read-only root file system: no Unix socket, pid file or log file.
+  expect(pgbouncer.unix_socket_dir).toBe('');
+  expect(pgbouncer.pidfile ?? '').toBe('');
+  expect(pgbouncer.logfile ?? '').toBe('');
+}
+
+/** A container's resources: requests and limits of CPU and memory, each set. */
+function expectRequestsAndLimits(container: {
+  resources: { requests?: unknown; limits?: unknown };
+}): void {
+  for (const bound of [
+    container.resources.requests,
+    container.resources.limits,
+  ])
+    expect(bound).toEqual({
+      cpu: expect.any(String),
+      memory: expect.any(String),
+    });
 }
 
 describe('the health routes the deployment files probe', () => {
@@ -132,6 +207,21 @@ describe('Dockerfile', () => {
       expect(stage(name).filter((line) => line.includes('--chown'))).toEqual(
         [],
       );
+  });
+
+  it("has a pgbouncer target: Debian's PgBouncer as its postgres user, on the pgbouncer.ini compose and the manifests mount", () => {
+    const lines = stage('pgbouncer');
+    expect(dockerfile).toMatch(/^ARG DEBIAN_IMAGE=debian:bookworm-slim$/m);
+    expect(lines[0]).toBe('${DEBIAN_IMAGE} AS pgbouncer');
+    // Only PgBouncer and what it needs, and no package lists or downloaded packages left.
+    expect(lines.map((line) => line.replace(/\s+/g, ' '))).toContain(
+      'RUN apt-get update && apt-get install -y --no-install-recommends pgbouncer && apt-get clean && rm -rf /var/lib/apt/lists/*',
+    );
+    expect(lines).toContain('USER postgres');
+    expect(lines).toContain(`EXPOSE ${PGBOUNCER_PORT}`);
+    // PgBouncer's safe shutdown (SIGTERM is its immediate one).
+    expect(lines).toContain('STOPSIGNAL SIGINT');
+    expect(lines).toContain(`CMD ["pgbouncer", "${PGBOUNCER_INI}"]`);
   });
 
   it('installs into the runtime image only the production dependencies the bundles load', () => {
@@ -239,6 +329,9 @@ describe('compose.yaml', () => {
         stop_grace_period: string;
         read_only?: boolean;
         security_opt?: string[];
+        tmpfs?: string[];
+        entrypoint?: string[];
+        healthcheck?: { test: string[] };
       }
     >;
   };
@@ -282,24 +375,99 @@ describe('compose.yaml', () => {
     },
   );
 
+  /** A URL of compose.yaml, its password variable resolved. */
+  const composeUrl = (value: string | undefined) =>
+    new URL(
+      (value ?? '').replace('${POSTGRES_PASSWORD:-local-only}', 'local-only'),
+    );
+  const pgbouncerIni = read('deploy/compose/pgbouncer.ini');
+
   it.each(APP_NAMES)(
-    'gives %s its own database on the postgres service, once it is healthy',
+    'gives %s its own database on the postgres service: queries through PgBouncer in transaction mode, migrations directly, once both are healthy',
     (name) => {
       const { environment, depends_on } = compose.services[name];
-      const url = new URL(
-        environment.DATABASE_URL.replace(
-          '${POSTGRES_PASSWORD:-local-only}',
-          'pw',
-        ),
-      );
-      expect(url.hostname).toBe('postgres');
-      expect(url.pathname).toBe(`/${name}`);
+      const queries = composeUrl(environment.DATABASE_URL);
+      const migrations = composeUrl(environment.DATABASE_MIGRATION_URL);
+      expect(environment.DATABASE_POOLER).toBe('transaction');
+      expect([queries.hostname, Number(queries.port)]).toEqual([
+        'pgbouncer',
+        PGBOUNCER_PORT,
+      ]);
+      expect([migrations.hostname, Number(migrations.port)]).toEqual([
+        'postgres',
+        POSTGRES_PORT,
+      ]);
+      for (const url of [queries, migrations]) {
+        expect(url.pathname).toBe(`/${name}`);
+        expect([url.username, url.password]).toEqual(['app', 'local-only']);
+      }
+      // PgBouncer sends the database where the migrations go.
+      expect(databaseEntry(pgbouncerIni, name)).toEqual({
+        host: migrations.hostname,
+        port: migrations.port,
+        dbname: name,
+      });
       expect(read('deploy/compose/create-databases.sql')).toContain(
         `CREATE DATABASE ${name};`,
       );
       expect(depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+      expect(depends_on?.pgbouncer).toEqual({ condition: 'service_healthy' });
     },
   );
+
+  it('runs PgBouncer from its target, read-only, without gaining privileges, reached only by the services, once postgres is healthy', () => {
+    const pgbouncer = compose.services.pgbouncer;
+    expect(pgbouncer.build.target).toBe('pgbouncer');
+    expect(pgbouncer.image).toMatch(/\/pgbouncer:/);
+    expect(pgbouncer.read_only).toBe(true);
+    expect(pgbouncer.security_opt).toContain('no-new-privileges:true');
+    expect(pgbouncer.ports).toBeUndefined();
+    expect(pgbouncer.expose).toEqual([String(PGBOUNCER_PORT)]);
+    expect(pgbouncer.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+    });
+    expect(pgbouncer.healthcheck?.test).toEqual([
+      'CMD',
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/127.0.0.1/${PGBOUNCER_PORT}`,
+    ]);
+  });
+
+  it("gives PgBouncer a pgbouncer.ini that pools per transaction, with a query_timeout no shorter than the services' statement timeout", () => {
+    expect(compose.services.pgbouncer.volumes).toEqual([
+      `./deploy/compose/pgbouncer.ini:${PGBOUNCER_INI}:ro`,
+    ]);
+    expectTransactionPooling(
+      pgbouncerIni,
+      APP_NAMES.map((name) =>
+        statementTimeoutMs(name, compose.services[name].environment),
+      ),
+    );
+  });
+
+  it("writes PgBouncer's userlist at start into a tmpfs, where pgbouncer.ini reads it, with the services' user and POSTGRES_PASSWORD", () => {
+    const { entrypoint, environment, tmpfs } = compose.services.pgbouncer;
+    const authFile = ini(pgbouncerIni).pgbouncer.auth_file;
+    expect(tmpfs).toEqual([dirname(authFile)]);
+    const script = entrypoint?.[2] ?? '';
+    expect(entrypoint?.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    // The user of every service's URL, with the password compose gives PostgreSQL ($$ is $).
+    for (const name of APP_NAMES)
+      expect(
+        composeUrl(compose.services[name].environment.DATABASE_URL).username,
+      ).toBe('app');
+    expect(script).toContain(`printf '"app" "%s"\\n' `);
+    expect(script).toContain('"$$PGBOUNCER_PASSWORD"');
+    expect(environment.PGBOUNCER_PASSWORD).toBe(
+      compose.services.postgres.environment.POSTGRES_PASSWORD,
+    );
+    expect(script).toContain(`> ${authFile} &&`);
+    // Then what the image's CMD runs, in its place.
+    expect(script).toMatch(
+      new RegExp(`&& exec pgbouncer ${PGBOUNCER_INI.replace(/\./g, '\\.')}$`),
+    );
+  });
 
   it('balances each service with the upstream and server settings the multi-replica test runs', () => {
     const conf = read('deploy/compose/nginx.conf');
@@ -417,6 +585,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     kind: string;
     metadata: { name: string };
     data?: Record<string, string>;
+    stringData?: Record<string, string>;
     // oxlint-disable-next-line typescript/no-explicit-any -- as the YAML has it; kubernetes-manifests.e2e-spec.ts checks its shape
     spec?: any;
   }
@@ -480,14 +649,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     });
 
     it('sets resource requests and limits', () => {
-      expect(container.resources.requests).toEqual({
-        cpu: expect.any(String),
-        memory: expect.any(String),
-      });
-      expect(container.resources.limits).toEqual({
-        cpu: expect.any(String),
-        memory: expect.any(String),
-      });
+      expectRequestsAndLimits(container);
     });
 
     it('takes its environment from a ConfigMap with variables the app reads and accepts', () => {
@@ -535,12 +697,15 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       expect(budget.spec.selector).toEqual(deployment.spec.selector);
     });
 
-    it('takes DATABASE_URL from a Secret, and migrates in an init container, not at start', () => {
-      const fromSecret = {
-        name: 'DATABASE_URL',
-        valueFrom: { secretKeyRef: { name: `${name}-database`, key: 'url' } },
-      };
-      expect(container.env).toEqual([fromSecret]);
+    it('takes its database URLs from a Secret, and migrates in an init container, not at start', () => {
+      const fromSecret = (variable: string, key: string) => ({
+        name: variable,
+        valueFrom: { secretKeyRef: { name: `${name}-database`, key } },
+      });
+      expect(container.env).toEqual([
+        fromSecret('DATABASE_URL', 'url'),
+        fromSecret('DATABASE_MIGRATION_URL', 'migration-url'),
+      ]);
       find('Secret', `${name}-database`);
       expect(configMap.data!.DATABASE_MIGRATE_AT_START).toBe('false');
       const [init] = pod.initContainers;
@@ -550,8 +715,171 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         `dist/apps/${name}/main.js`,
         'migrate',
       ]);
-      expect(init.env).toEqual([fromSecret]);
+      // The migrations on PostgreSQL itself, not through PgBouncer.
+      expect(init.env).toEqual([fromSecret('DATABASE_URL', 'migration-url')]);
       expect(init.envFrom).toEqual(container.envFrom);
+    });
+
+    it('sends its queries through the pgbouncer Service in transaction mode, its migrations to PostgreSQL directly', () => {
+      const { stringData } = find('Secret', `${name}-database`);
+      const queries = new URL(stringData!.url);
+      const migrations = new URL(stringData!['migration-url']);
+      const service = find('Service', 'pgbouncer');
+      expect(configMap.data!.DATABASE_POOLER).toBe('transaction');
+      expect([queries.hostname, Number(queries.port)]).toEqual([
+        service.metadata.name,
+        service.spec.ports[0].port,
+      ]);
+      expect([migrations.hostname, Number(migrations.port)]).toEqual([
+        'postgres',
+        POSTGRES_PORT,
+      ]);
+      expect(queries.pathname).toBe(`/${name}`);
+      expect(migrations.pathname).toBe(queries.pathname);
+      expect([migrations.username, migrations.password]).toEqual([
+        queries.username,
+        queries.password,
+      ]);
+      // PgBouncer sends the database where the migrations go, and knows the user and password.
+      const pgbouncerIni = find('ConfigMap', 'pgbouncer-config').data![
+        'pgbouncer.ini'
+      ];
+      expect(databaseEntry(pgbouncerIni, name)).toEqual({
+        host: migrations.hostname,
+        port: migrations.port,
+        dbname: name,
+      });
+      expect(userlist()).toContainEqual([
+        decodeURIComponent(queries.username),
+        decodeURIComponent(queries.password),
+      ]);
+    });
+  });
+
+  /** The Secret mounted where pgbouncer.ini's auth_file is, and that file's key in it. */
+  function userlistSecret(): { secret: Manifest; key: string } {
+    const pod = find('Deployment', 'pgbouncer').spec.template.spec;
+    const authFile = ini(
+      find('ConfigMap', 'pgbouncer-config').data!['pgbouncer.ini'],
+    ).pgbouncer.auth_file;
+    const mount = pod.containers[0].volumeMounts.find(
+      (each: { mountPath: string }) => each.mountPath === dirname(authFile),
+    );
+    const volume = pod.volumes.find(
+      (each: { name: string }) => each.name === mount?.name,
+    );
+    return {
+      secret: find('Secret', volume?.secret?.secretName),
+      key: basename(authFile),
+    };
+  }
+
+  /** The userlist's users and passwords, `"user" "password"` a line (`""` is a quote). */
+  function userlist(): string[][] {
+    const { secret, key } = userlistSecret();
+    return (secret.stringData?.[key] ?? '')
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) =>
+        [...line.matchAll(/"((?:[^"]|"")*)"/g)].map(([, value]) =>
+          value.replace(/""/g, '"'),
+        ),
+      );
+  }
+
+  describe('pgbouncer', () => {
+    let deployment: Manifest;
+    let pod: NonNullable<Manifest['spec']>;
+    let container: NonNullable<Manifest['spec']>;
+    let pgbouncerIni: string;
+    beforeEach(() => {
+      deployment = find('Deployment', 'pgbouncer');
+      pod = deployment.spec.template.spec;
+      container = pod.containers[0];
+      pgbouncerIni = find('ConfigMap', 'pgbouncer-config').data![
+        'pgbouncer.ini'
+      ];
+    });
+
+    it('runs the image compose builds from the pgbouncer target, on the port its pgbouncer.ini listens on, behind a Service', () => {
+      const composed = parse(read('compose.yaml')) as {
+        services: Record<string, { image: string; build: { target: string } }>;
+      };
+      expect(composed.services.pgbouncer).toMatchObject({
+        image: container.image,
+        build: { target: 'pgbouncer' },
+      });
+      expect(container.ports).toEqual([
+        { name: 'pgbouncer', containerPort: PGBOUNCER_PORT },
+      ]);
+      const service = find('Service', 'pgbouncer');
+      expect(service.spec.selector).toEqual(
+        deployment.spec.selector.matchLabels,
+      );
+      expect(service.spec.ports).toEqual([
+        { name: 'pgbouncer', port: PGBOUNCER_PORT, targetPort: 'pgbouncer' },
+      ]);
+    });
+
+    it("pools per transaction, with a query_timeout no shorter than the services' statement timeout", () => {
+      expectTransactionPooling(
+        pgbouncerIni,
+        APP_NAMES.map((name) => {
+          const app = find('Deployment', name).spec.template.spec.containers[0];
+          return statementTimeoutMs(
+            name,
+            find('ConfigMap', app.envFrom[0].configMapRef.name).data!,
+          );
+        }),
+      );
+    });
+
+    it("mounts the ConfigMap's pgbouncer.ini where the image's CMD reads it, and the Secret's userlist where that file says", () => {
+      const mountOf = (volume: { name: string }) =>
+        container.volumeMounts.find(
+          (each: { name: string }) => each.name === volume.name,
+        );
+      const config = pod.volumes.find(
+        (each: { configMap?: { name: string } }) =>
+          each.configMap?.name === 'pgbouncer-config',
+      );
+      expect(mountOf(config)).toEqual({
+        name: config.name,
+        mountPath: dirname(PGBOUNCER_INI),
+        readOnly: true,
+      });
+      expect(Object.keys(find('ConfigMap', 'pgbouncer-config').data!)).toEqual([
+        basename(PGBOUNCER_INI),
+      ]);
+      const { secret, key } = userlistSecret();
+      expect(Object.keys(secret.stringData ?? {})).toEqual([key]);
+      // One line a service, as the services' own Secrets say.
+      expect(userlist()).toHaveLength(APP_NAMES.length);
+      for (const line of userlist()) expect(line).toHaveLength(2);
+    });
+
+    it('probes liveness and readiness on its port, with resource requests and limits', () => {
+      for (const probe of [container.livenessProbe, container.readinessProbe])
+        expect(probe.tcpSocket).toEqual({ port: 'pgbouncer' });
+      expectRequestsAndLimits(container);
+    });
+
+    it("runs as its image's non-root user, given as a number, on a read-only root file system, without gaining privileges", () => {
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      // The image's postgres user: npm run test:image checks the number.
+      expect(pod.securityContext.runAsUser).toEqual(expect.any(Number));
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+      });
+    });
+
+    it('runs two replicas, and keeps one through voluntary disruptions', () => {
+      expect(deployment.spec.replicas).toBe(2);
+      const budget = find('PodDisruptionBudget', 'pgbouncer');
+      expect(budget.spec.minAvailable).toBe(1);
+      expect(budget.spec.selector).toEqual(deployment.spec.selector);
     });
   });
 
