@@ -23,6 +23,10 @@ export const service: ServiceDefinition<OrdersConfig> = {
   name: 'orders',
   description:
     "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
+  apiTags: {
+    orders:
+      'Orders: read one with its user (from the users service), create, list.',
+  },
   config: OrdersConfig,
   port: 'ORDERS_PORT',
   migrations: ORDERS_MIGRATIONS,

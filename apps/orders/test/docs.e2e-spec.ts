@@ -6,6 +6,8 @@ import {
   StandInServer,
   documentedStatuses,
   expectEveryServedRouteDocumented,
+  expectReadyForGenerators,
+  operationIds,
   testConfig,
   validOpenApiDocument,
 } from '@app/testing';
@@ -63,6 +65,51 @@ describe('orders API docs (e2e)', () => {
 
   it('documents every route the app serves', () => {
     expectEveryServedRouteDocumented(app, document);
+  });
+
+  it('is ready for client generators: named operations, a server, described tags and answers', () => {
+    expect(operationIds(document)).toEqual({
+      'GET /health/live': 'getLiveness',
+      'GET /health/ready': 'getReadiness',
+      'GET /metrics': 'getMetrics',
+      'GET /orders/{id}': 'getOrder',
+      'POST /orders': 'createOrder',
+      'GET /orders': 'listOrders',
+    });
+    expect(document.tags!.map((tag) => tag.name)).toEqual([
+      'orders',
+      'operations',
+    ]);
+    expectReadyForGenerators(document);
+  });
+
+  it("says an order's user is a User or null, as a nullable reference generators type as such", () => {
+    const order = document.components!.schemas!.Order as OpenAPIV3.SchemaObject;
+    expect(order.properties!.user).toEqual({
+      type: 'object',
+      allOf: [{ $ref: '#/components/schemas/User' }],
+      nullable: true,
+      description:
+        'As the users service knows the user now; null if it no longer does',
+    });
+  });
+
+  it('names its server from API_PUBLIC_URL when set', async () => {
+    const config = testConfig(OrdersConfig, {
+      API_PUBLIC_URL: 'https://api.example.com/orders',
+    });
+    const configured = await createTestApp(OrdersAppModule.forRoot(config));
+    try {
+      const { servers } = await validOpenApiDocument(configured);
+      expect(servers).toEqual([
+        {
+          url: 'https://api.example.com/orders',
+          description: 'The orders service',
+        },
+      ]);
+    } finally {
+      await configured.close();
+    }
   });
 
   describe('answers as documented', () => {
@@ -145,7 +192,7 @@ describe('orders API docs (e2e)', () => {
 
     it('documents the maximum user_id of POST /orders', () => {
       const createOrder = document.components!.schemas!
-        .CreateOrderDto as OpenAPIV3.SchemaObject;
+        .CreateOrder as OpenAPIV3.SchemaObject;
       expect(
         (createOrder.properties!.user_id as OpenAPIV3.SchemaObject).maximum,
       ).toBe(Number.MAX_SAFE_INTEGER);

@@ -23,6 +23,10 @@ export const service: ServiceDefinition<UsersConfig> = {
   name: 'users',
   description:
     'Keeps users: get, create, change (If-Match) and erase one, list them. Ids are handed out by the service and never reused; emails are unique, ignoring case; each user has a version, its ETag.',
+  apiTags: {
+    users:
+      'Users: read one with its ETag, create, change with If-Match, erase, list.',
+  },
   config: UsersConfig,
   port: 'USERS_PORT',
   migrations: USERS_MIGRATIONS,

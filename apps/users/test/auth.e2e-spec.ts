@@ -166,11 +166,22 @@ describe('users app with authentication on (e2e)', () => {
     });
   });
 
-  it('documents no security with auth off, where every route is open', async () => {
+  it('declares the bearer scheme with auth off too, where an API route takes no token or any, and asks for no scope', async () => {
     app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
     const document = await validOpenApiDocument(app);
-    expect(document.components?.securitySchemes).toBeUndefined();
-    expect(document.paths['/users/{id}']?.get?.security).toBeUndefined();
+    expect(document.components?.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
+    const getUser = document.paths['/users/{id}']!.get!;
+    expect(getUser.security).toEqual([{}, { bearer: [] }]);
+    expect(Object.keys(getUser.responses)).not.toContain('401');
+    expect(document.paths['/health/live']!.get!.security).toEqual([]);
+    // What it says is so: a request with a token, or without, is answered.
+    await http().get('/users/1').expect(200);
+    await http()
+      .get('/users/1')
+      .set('Authorization', 'Bearer not-checked')
+      .expect(200);
   });
 
   it('keeps health, metrics and the docs open', async () => {

@@ -3,6 +3,8 @@ import {
   createTestApp,
   documentedStatuses,
   expectEveryServedRouteDocumented,
+  expectReadyForGenerators,
+  operationIds,
   testConfig,
   validOpenApiDocument,
 } from '@app/testing';
@@ -61,6 +63,46 @@ describe('users API docs (e2e)', () => {
     expectEveryServedRouteDocumented(app, document);
   });
 
+  it('is ready for client generators: named operations, a server, described tags and answers', () => {
+    expect(operationIds(document)).toEqual({
+      'GET /health/live': 'getLiveness',
+      'GET /health/ready': 'getReadiness',
+      'GET /metrics': 'getMetrics',
+      'GET /users/{id}': 'getUser',
+      'PATCH /users/{id}': 'updateUser',
+      'DELETE /users/{id}': 'deleteUser',
+      'POST /users': 'createUser',
+      'GET /users': 'listUsers',
+    });
+    expect(document.servers).toEqual([
+      {
+        url: '/',
+        description: 'The users service, where this document was fetched from',
+      },
+    ]);
+    expect(document.tags!.map((tag) => tag.name)).toEqual([
+      'users',
+      'operations',
+    ]);
+    expectReadyForGenerators(document);
+  });
+
+  it('says what generated clients must not send: an empty patch, control characters, a blank name', () => {
+    const schemas = document.components!.schemas as Record<
+      string,
+      OpenAPIV3.SchemaObject
+    >;
+    expect(schemas.PatchUser.minProperties).toBe(1);
+    const name = new RegExp(
+      (schemas.CreateUser.properties!.name as OpenAPIV3.SchemaObject).pattern!,
+      'u',
+    );
+    for (const refused of ['Tab\there', 'Nul\u0000', 'Del\u007F', '   '])
+      expect(name.test(refused)).toBe(false);
+    for (const accepted of ['Charlie', ' Zoë ', 'A'])
+      expect(name.test(accepted)).toBe(true);
+  });
+
   it('describes errors as problem+json from the contracts', () => {
     const error = (
       document.paths['/users/{id}']!.get!.responses[
@@ -69,11 +111,11 @@ describe('users API docs (e2e)', () => {
     ).content!;
     expect(error).toEqual({
       'application/problem+json': {
-        schema: { $ref: '#/components/schemas/ProblemDetailsDto' },
+        schema: { $ref: '#/components/schemas/ProblemDetails' },
       },
     });
     const schema = document.components!.schemas!
-      .ProblemDetailsDto as OpenAPIV3.SchemaObject;
+      .ProblemDetails as OpenAPIV3.SchemaObject;
     expect(schema.required).toEqual(['type', 'title', 'status', 'detail']);
     expect(Object.keys(schema.properties!)).toEqual(
       expect.arrayContaining(['errors', 'request_id']),
@@ -85,15 +127,15 @@ describe('users API docs (e2e)', () => {
       string,
       OpenAPIV3.SchemaObject
     >;
-    expect(schemas.CreateUserDto).toMatchObject({
+    expect(schemas.CreateUser).toMatchObject({
       required: ['name', 'email'],
       properties: {
         name: { type: 'string', minLength: 1, maxLength: 100 },
         email: { type: 'string', format: 'email', maxLength: 254 },
       },
     });
-    expect(schemas.UserDto.required).toEqual(['name', 'email']);
-    expect(schemas.UserListDto.required).toEqual(
+    expect(schemas.User.required).toEqual(['name', 'email']);
+    expect(schemas.UserList.required).toEqual(
       expect.arrayContaining(['items', 'total', 'limit', 'offset']),
     );
   });
@@ -125,10 +167,12 @@ describe('users API docs (e2e)', () => {
     expect(Object.keys(ok.headers!)).toEqual(
       expect.arrayContaining(['ETag', 'Cache-Control']),
     );
+    // Always sent, so a generated client's typed result has it.
+    expect(ok.headers!.ETag).toMatchObject({ required: true });
     expect(Object.keys(notModified.headers!)).toContain('ETag');
     expect(notModified.content).toBeUndefined();
     const patched = byId.patch!.responses['200'] as OpenAPIV3.ResponseObject;
-    expect(Object.keys(patched.headers!)).toContain('ETag');
+    expect(patched.headers!.ETag).toMatchObject({ required: true });
     expect(
       Object.keys(
         (byId.patch!.requestBody as OpenAPIV3.RequestBodyObject).content,

@@ -24,15 +24,16 @@ const challenge = {
 };
 
 /**
- * With authentication on, the document says so: the bearer scheme (Swagger UI's "Authorize"),
- * and for each route its scopes and the 401, 403 and 503 it may then answer. Off, it stays as
- * the routes are: open.
+ * The bearer scheme is declared whether or not authentication is on, so that a client generated
+ * from any deployment's document knows how to send a token. On, each route says its scopes and
+ * the 401, 403 and 503 it may then answer. Off, each route takes no token or any token
+ * (`security: [{}, { bearer: [] }]`: a token sent is not checked), and the public routes (health,
+ * metrics) none (`security: []`) either way.
  */
 export function withSecurity(
   document: OpenAPIObject,
   enabled: boolean,
 ): OpenAPIObject {
-  if (!enabled) return document;
   document.components = {
     ...document.components,
     securitySchemes: {
@@ -55,6 +56,10 @@ export function withSecurity(
       const scopes = operation[SCOPES_EXTENSION] as string[] | undefined;
       if (!scopes) {
         operation.security = [];
+        continue;
+      }
+      if (!enabled) {
+        operation.security = [{}, { [SCHEME]: [] }];
         continue;
       }
       // OpenAPI 3.0 lists scopes only for OAuth 2 schemes; the extension and the text carry them.

@@ -1,9 +1,4 @@
-import {
-  ApiExtraModels,
-  ApiProperty,
-  ApiPropertyOptional,
-  getSchemaPath,
-} from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import {
   IsInt,
   IsNotEmpty,
@@ -16,8 +11,8 @@ import {
 import { PageDto, PageQueryDto } from './pagination.dto';
 import {
   IsRequired,
-  NO_CONTROL_CHARACTERS,
   NoControlCharacters,
+  TEXT_PATTERN,
   QueryInt,
   Trim,
 } from './transforms';
@@ -26,6 +21,7 @@ import { UserDto } from './users.dto';
 const PRODUCT_MAX_LENGTH = 200;
 
 /** Body of `POST /orders`. `user_id` must be a JSON integer: `"2"` or `2.5` is refused. */
+@ApiSchema({ name: 'CreateOrder' })
 export class CreateOrderDto {
   @ApiProperty({
     type: 'integer',
@@ -44,7 +40,7 @@ export class CreateOrderDto {
     description: 'Trimmed; not blank; no control characters',
     minLength: 1,
     maxLength: PRODUCT_MAX_LENGTH,
-    pattern: NO_CONTROL_CHARACTERS,
+    pattern: TEXT_PATTERN,
     example: 'Tablet',
   })
   @Trim()
@@ -57,7 +53,7 @@ export class CreateOrderDto {
 }
 
 /** Body of `GET /orders/:id`: the seed's, with `user` null when the users app no longer knows the user. */
-@ApiExtraModels(UserDto)
+@ApiSchema({ name: 'Order' })
 export class OrderDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
@@ -65,13 +61,11 @@ export class OrderDto {
   @ApiProperty({ example: 'Laptop' })
   product: string;
 
-  // OpenAPI 3.0 has no null type, and `nullable` beside a $ref does not admit null (the $ref still
-  // requires an object): either the user, or a schema whose only value is null.
+  // Written as OpenAPI 3.0 has it: an object that is a User (allOf), or null (nullable beside the
+  // type); what client generators read as `User | null`.
   @ApiProperty({
-    anyOf: [
-      { $ref: getSchemaPath(UserDto) },
-      { type: 'object', nullable: true, enum: [null] },
-    ],
+    type: () => UserDto,
+    nullable: true,
     description:
       'As the users service knows the user now; null if it no longer does',
   })
@@ -79,12 +73,14 @@ export class OrderDto {
 }
 
 /** Body of a 201 from `POST /orders`. */
+@ApiSchema({ name: 'OrderCreated' })
 export class OrderCreatedDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
   order_id: number;
 }
 
 /** One item of `GET /orders`; the user is not embedded, so listing never calls the users app. */
+@ApiSchema({ name: 'OrderListItem' })
 export class OrderListItemDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   order_id: number;
@@ -97,6 +93,7 @@ export class OrderListItemDto {
 }
 
 /** Body of `GET /orders`. */
+@ApiSchema({ name: 'OrderList' })
 export class OrderListDto extends PageDto {
   @ApiProperty({ type: [OrderListItemDto] })
   items: OrderListItemDto[];

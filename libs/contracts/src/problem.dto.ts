@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 
 /** One field that failed validation. */
+@ApiSchema({ name: 'FieldError' })
 export class FieldErrorDto {
   @ApiProperty({
     description: 'The field; nested fields are joined with dots',
@@ -13,6 +14,7 @@ export class FieldErrorDto {
 }
 
 /** RFC 9457 problem details, the body of every error (`application/problem+json`). */
+@ApiSchema({ name: 'ProblemDetails' })
 export class ProblemDetailsDto {
   @ApiProperty({ example: 'about:blank' })
   type: string;

@@ -25,6 +25,12 @@ export const IsRequired = () => IsDefined({ message: '$property is required' });
  * a NUL in text outright. Documented in the schema as the same pattern.
  */
 export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$';
+/**
+ * The same, and not blank: what a trimmed, non-empty text field with no control characters is,
+ * said of the value as sent (its spaces are trimmed before the rules apply), for the schema.
+ */
+export const TEXT_PATTERN =
+  '^[^\\u0000-\\u001F\\u007F]*[^\\s\\u0000-\\u001F\\u007F][^\\u0000-\\u001F\\u007F]*$';
 export const NoControlCharacters = () =>
   Matches(new RegExp(NO_CONTROL_CHARACTERS, 'u'), {
     message: '$property must not contain control characters',

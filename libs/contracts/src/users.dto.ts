@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import {
   IsEmail,
   IsNotEmpty,
@@ -12,6 +12,7 @@ import {
   IsRequired,
   NO_CONTROL_CHARACTERS,
   NoControlCharacters,
+  TEXT_PATTERN,
   Trim,
 } from './transforms';
 
@@ -24,7 +25,7 @@ const NAME = {
   description: 'Trimmed; not blank; no control characters',
   minLength: 1,
   maxLength: USER_NAME_MAX_LENGTH,
-  pattern: NO_CONTROL_CHARACTERS,
+  pattern: TEXT_PATTERN,
   example: 'Charlie',
 };
 // class-validator runs a property's rules in the order they are registered, and stops at the first
@@ -53,6 +54,7 @@ const emailRules = () => [
 ];
 
 /** Body of `POST /users`. */
+@ApiSchema({ name: 'CreateUser' })
 export class CreateUserDto {
   @ApiProperty(NAME)
   @applyDecorators(IsRequired(), ...nameRules())
@@ -71,6 +73,7 @@ const IfPresent = () =>
  * Body of `PATCH /users/:id`, a JSON Merge Patch (RFC 7396): the fields to change, each with the
  * rules it has on create; at least one of them.
  */
+@ApiSchema({ name: 'PatchUser' })
 export class PatchUserDto {
   @ApiPropertyOptional(NAME)
   @applyDecorators(IfPresent(), ...nameRules())
@@ -85,6 +88,7 @@ export class PatchUserDto {
  * Body of `GET /users/:id`, exactly the seed's. The orders app validates what the users app
  * sends against it, so its rules are about the wire shape, not about what a new user may be.
  */
+@ApiSchema({ name: 'User' })
 export class UserDto {
   @ApiProperty({ example: 'Alice' })
   @IsNotEmpty()
@@ -100,12 +104,14 @@ export class UserDto {
 }
 
 /** Body of a 201 from `POST /users`. */
+@ApiSchema({ name: 'UserCreated' })
 export class UserCreatedDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
   user_id: number;
 }
 
 /** One item of `GET /users`. */
+@ApiSchema({ name: 'UserListItem' })
 export class UserListItemDto {
   @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   user_id: number;
@@ -118,6 +124,7 @@ export class UserListItemDto {
 }
 
 /** Body of `GET /users`. */
+@ApiSchema({ name: 'UserList' })
 export class UserListDto extends PageDto {
   @ApiProperty({ type: [UserListItemDto] })
   items: UserListItemDto[];

@@ -40,6 +40,7 @@ export class OrdersController {
   @Get(':id')
   @RequireScopes('orders:read')
   @ApiOperation({
+    operationId: 'getOrder',
     summary: 'Get an order with its user',
     description:
       'The user is asked of the users service on every request (revalidating the copy orders holds). When users cannot be asked, the last copy it confirmed within USERS_STALE_IF_ERROR_S stands in, and Cache-Status says so; past that, the 502/503/504 below.',
@@ -47,6 +48,7 @@ export class OrdersController {
   @ApiIdParam('The order id')
   @ApiOkResponse({
     type: OrderDto,
+    description: 'The order, with its user as the users service knows it',
     headers: {
       'Cache-Status': {
         description:
@@ -79,10 +81,14 @@ export class OrdersController {
   @RequireScopes('orders:write')
   @Idempotent()
   @ApiOperation({
+    operationId: 'createOrder',
     summary: 'Create an order',
     description: 'The users service is asked first whether the user exists.',
   })
-  @ApiCreatedResponse({ type: OrderCreatedDto })
+  @ApiCreatedResponse({
+    type: OrderCreatedDto,
+    description: 'Created: its id',
+  })
   @ApiProblems({
     400: 'A field is missing, wrong or unknown, or the body is not a JSON object',
     409: 'A request with this Idempotency-Key is still running',
@@ -99,10 +105,11 @@ export class OrdersController {
   @Get()
   @RequireScopes('orders:read')
   @ApiOperation({
+    operationId: 'listOrders',
     summary: "List orders in id order, optionally one user's",
     description: 'Never calls the users service.',
   })
-  @ApiOkResponse({ type: OrderListDto })
+  @ApiOkResponse({ type: OrderListDto, description: 'One page of orders' })
   @ApiProblems({
     400: 'limit, offset or user_id is out of range, or the query has an unknown key',
   })

@@ -52,6 +52,7 @@ const tagOf = (user: User) =>
 
 const ETAG = {
   ETag: {
+    required: true,
     description:
       'Strong entity tag of this version of the user; send it in If-Match to change the user, or in If-None-Match to revalidate',
     schema: { type: 'string' },
@@ -74,6 +75,7 @@ export class UsersController {
   @Get(':id')
   @RequireScopes('users:read')
   @ApiOperation({
+    operationId: 'getUser',
     summary: 'Get a user',
     description:
       'With its ETag. If-None-Match with the current tag answers 304 without a body (Express compares them).',
@@ -86,6 +88,7 @@ export class UsersController {
   })
   @ApiOkResponse({
     type: UserDto,
+    description: 'The user, with the ETag of this version',
     headers: {
       ...ETAG,
       'Cache-Control': {
@@ -114,6 +117,7 @@ export class UsersController {
   @Patch(':id')
   @RequireScopes('users:write')
   @ApiOperation({
+    operationId: 'updateUser',
     summary: 'Change a user',
     description:
       'A JSON Merge Patch (RFC 7396) of name, email or both, with the rules they have on create. If-Match with the ETag of the version being changed is required, so that two clients cannot overwrite each other.',
@@ -125,7 +129,11 @@ export class UsersController {
     required: true,
     description: 'The ETag of the version this patch changes (or *)',
   })
-  @ApiOkResponse({ type: UserDto, headers: ETAG })
+  @ApiOkResponse({
+    type: UserDto,
+    description: 'Changed: the user as it is now, with its new ETag',
+    headers: ETAG,
+  })
   @ApiProblems({
     400: 'The id is not a positive integer, the patch is empty, or a field is wrong, null or unknown',
     404: 'No user has this id',
@@ -159,6 +167,7 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @RequireScopes('users:delete')
   @ApiOperation({
+    operationId: 'deleteUser',
     summary: 'Erase a user',
     description:
       'GDPR art. 17: the user, their name and email, is removed from the store, not hidden; the id is never handed out again. Orders of the user stay, and show `user: null`. If-Match is honoured when sent.',
@@ -185,8 +194,13 @@ export class UsersController {
   @Post()
   @RequireScopes('users:write')
   @Idempotent()
-  @ApiOperation({ summary: 'Create a user' })
-  @ApiCreatedResponse({ type: UserCreatedDto })
+  @ApiOperation({
+    operationId: 'createUser',
+    summary: 'Create a user',
+    description:
+      'The user gets the next id, handed out by the service and never reused. With an Idempotency-Key, a retry replays the first answer instead of creating again.',
+  })
+  @ApiCreatedResponse({ type: UserCreatedDto, description: 'Created: its id' })
   @ApiProblems({
     400: 'A field is missing, wrong or unknown, or the body is not a JSON object',
     409: 'A user with this email exists, ignoring case; or a request with this Idempotency-Key is still running',
@@ -202,8 +216,12 @@ export class UsersController {
   @Get()
   // Every user's email: more than reading one user by id.
   @RequireScopes('users:list')
-  @ApiOperation({ summary: 'List users in id order' })
-  @ApiOkResponse({ type: UserListDto })
+  @ApiOperation({
+    operationId: 'listUsers',
+    summary: 'List users in id order',
+    description: 'A page of users, with how many there are in all.',
+  })
+  @ApiOkResponse({ type: UserListDto, description: 'One page of users' })
   @ApiProblems({
     400: 'limit or offset is out of range, or the query has an unknown key',
   })

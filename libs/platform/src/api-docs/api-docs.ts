@@ -12,6 +12,7 @@ import { AuthSettings, authEnabled, withSecurity } from '@app/auth';
 import { ProblemDetailsDto } from '@app/contracts';
 import { describeIdempotencyKeys, IdempotencySettings } from '@app/idempotency';
 import { SERVICE, type ServiceDefinition } from '../app/service-definition';
+import { PlatformSettings } from '../config/platform.settings';
 import { PROBLEM_CONTENT_TYPE } from '../errors/problem-details.filter';
 
 export const DOCS_PATH = 'docs';
@@ -50,25 +51,51 @@ export const ApiIdParam = (description: string) =>
     schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
   });
 
+/** The routes every service has, in the tag the chassis gives them. */
+const OPERATIONS_TAG = {
+  operations:
+    'For platforms and operators: liveness, readiness and Prometheus metrics.',
+};
+
 /** Swagger UI at /docs and the OpenAPI document at /openapi.json. */
 export function setupApiDocs(app: INestApplication): void {
   const service = app.get<ServiceDefinition>(SERVICE);
-  const config = new DocumentBuilder()
+  const settings = app.get(PlatformSettings);
+  const builder = new DocumentBuilder()
     .setTitle(`${service.name} service`)
     .setDescription(service.description)
     .setVersion('0.1.0')
-    .build();
+    .addServer(
+      settings.API_PUBLIC_URL || '/',
+      settings.API_PUBLIC_URL
+        ? `The ${service.name} service`
+        : `The ${service.name} service, where this document was fetched from`,
+    );
+  for (const [name, description] of Object.entries({
+    ...service.apiTags,
+    ...OPERATIONS_TAG,
+  }))
+    builder.addTag(name, description);
+  const config = builder.build();
+  // An empty contact says nothing; a client generator reads it as a real one.
+  delete config.info.contact;
   SwaggerModule.setup(
     DOCS_PATH,
     app,
     () =>
-      withResponseHeaders(
-        describeIdempotencyKeys(
-          withSecurity(
-            withClosedRequestBodies(SwaggerModule.createDocument(app, config)),
-            authEnabled(app.get(AuthSettings)),
+      withOrderedParameters(
+        withMergePatches(
+          withResponseHeaders(
+            describeIdempotencyKeys(
+              withSecurity(
+                withClosedRequestBodies(
+                  SwaggerModule.createDocument(app, config),
+                ),
+                authEnabled(app.get(AuthSettings)),
+              ),
+              app.get(IdempotencySettings),
+            ),
           ),
-          app.get(IdempotencySettings),
         ),
       ),
     {
@@ -144,6 +171,45 @@ function withClosedRequestBodies(document: OpenAPIObject): OpenAPIObject {
         if (schema && !('$ref' in schema)) schema.additionalProperties = false;
       }
     }
+  }
+  return document;
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const PARAMETER_ORDER = ['path', 'query', 'header', 'cookie'];
+
+/**
+ * Path parameters first, then query, header and cookie ones: generated clients take them as
+ * positional arguments in the document's order, and `updateUser(id, ifMatch, body)` reads as the
+ * route does; decorators list them in whatever order they were written.
+ */
+function withOrderedParameters(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths))
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation?.parameters) continue;
+      const rank = (parameter: (typeof operation.parameters)[number]) =>
+        'in' in parameter ? PARAMETER_ORDER.indexOf(parameter.in) : 0;
+      operation.parameters = [...operation.parameters].sort(
+        (a, b) => rank(a) - rank(b),
+      );
+    }
+  return document;
+}
+
+/**
+ * A JSON Merge Patch (RFC 7396) body changes at least one member: the routes refuse an empty one
+ * (400), so the schema says `minProperties: 1` and a client that follows it never sends one.
+ */
+function withMergePatches(document: OpenAPIObject): OpenAPIObject {
+  const schemas = document.components?.schemas ?? {};
+  for (const item of Object.values(document.paths)) {
+    const body = item.patch?.requestBody;
+    if (!body || '$ref' in body) continue;
+    const patch = body.content['application/merge-patch+json']?.schema;
+    const ref = patch && '$ref' in patch ? patch.$ref : undefined;
+    const schema = ref ? schemas[ref.split('/').pop()!] : undefined;
+    if (schema && !('$ref' in schema)) schema.minProperties = 1;
   }
   return document;
 }

@@ -20,6 +20,8 @@ export interface ServiceDefinition<C extends ServiceConfig = ServiceConfig> {
   name: string;
   /** One paragraph for the API docs. */
   description: string;
+  /** The tags its routes are grouped by in the API docs, each with what it holds. */
+  apiTags: Record<string, string>;
   /** The app's config class: `ServiceConfig` and what the app adds. */
   config: SettingsClass<C>;
   /** The variable that holds the port the service listens on. */

@@ -6,6 +6,7 @@ import { ServiceConfig } from './service-config';
 describe('PlatformSettings', () => {
   it('has safe defaults: info logs, 5 s drain, no CORS, no rate limit, no proxy trusted', () => {
     expect(loadConfig(PlatformSettings, {})).toEqual({
+      API_PUBLIC_URL: '',
       LOG_LEVEL: 'info',
       NODE_ENV: 'development',
       SHUTDOWN_DRAIN_MS: 5000,
@@ -113,4 +114,13 @@ describe('ServiceConfig', () => {
         '  IDEMPOTENCY_MAX_KEYS="0": IDEMPOTENCY_MAX_KEYS must not be less than 1',
     );
   });
+
+  it.each(['api.example.com', 'ftp://api.example.com', 'https://'])(
+    'refuses API_PUBLIC_URL=%p: not an http(s) URL',
+    (value) => {
+      expect(() =>
+        loadConfig(PlatformSettings, { API_PUBLIC_URL: value }),
+      ).toThrow(ConfigError);
+    },
+  );
 });

@@ -50,6 +50,15 @@ function isTrustProxy(value: unknown): boolean {
 
 /** What the chassis itself reads: logs, shutdown, CORS, rate limiting; see the README. */
 export class PlatformSettings {
+  /**
+   * Where clients reach this service (`https://api.example.com/users`), the OpenAPI document's
+   * server; empty: `/`, relative to wherever the document was fetched.
+   */
+  @Matches(/^$|^https?:\/\/\S+$/, {
+    message: '$property must be empty or an http(s) URL',
+  })
+  API_PUBLIC_URL = '';
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 

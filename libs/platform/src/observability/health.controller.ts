@@ -1,6 +1,12 @@
 import { Public } from '@app/auth';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiSchema,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiProblems } from '../api-docs/api-docs';
 import {
   Controller,
@@ -26,24 +32,30 @@ import {
   type ReadinessIndicators,
 } from './readiness';
 
-/** A 200 with what terminus answers: the overall status and each check, by name. */
+const CHECKS = {
+  type: 'object',
+  additionalProperties: { type: 'object' },
+} as const;
+
+/** What terminus answers: the overall status and each check, by name. */
+@ApiSchema({ name: 'Health' })
+export class HealthDto {
+  @ApiProperty({ enum: ['ok', 'degraded', 'error', 'shutting_down'] })
+  status: string;
+
+  @ApiProperty({ ...CHECKS, description: 'The checks that are up' })
+  info: Record<string, object>;
+
+  @ApiProperty({ ...CHECKS, description: 'The checks that are down' })
+  error: Record<string, object>;
+
+  @ApiProperty({ ...CHECKS, description: 'Every check' })
+  details: Record<string, object>;
+}
+
+/** A 200 with what terminus answers. */
 const ApiHealthResponse = (description: string) =>
-  ApiOkResponse({
-    description,
-    schema: {
-      type: 'object',
-      required: ['status', 'info', 'error', 'details'],
-      properties: {
-        status: {
-          type: 'string',
-          enum: ['ok', 'degraded', 'error', 'shutting_down'],
-        },
-        info: { type: 'object', additionalProperties: { type: 'object' } },
-        error: { type: 'object', additionalProperties: { type: 'object' } },
-        details: { type: 'object', additionalProperties: { type: 'object' } },
-      },
-    },
-  });
+  ApiOkResponse({ description, type: HealthDto });
 
 @ApiTags('operations')
 @SkipThrottle()
@@ -71,7 +83,11 @@ export class HealthController implements OnApplicationBootstrap {
 
   /** The process is up and serving HTTP. Checks nothing else, so it never fails for a dependency. */
   @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process serves HTTP' })
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness: the process serves HTTP',
+    description: 'Checks nothing else, so it never fails for a dependency.',
+  })
   @ApiHealthResponse('Alive')
   live(): HealthCheckResult {
     return { status: 'ok', info: {}, error: {}, details: {} };
@@ -83,7 +99,12 @@ export class HealthController implements OnApplicationBootstrap {
    */
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: ready for traffic' })
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness: ready for traffic',
+    description:
+      'Its own database and what the service depends on, each a check; 503 while starting or draining.',
+  })
   @ApiHealthResponse('Ready; the body reports each check')
   @ApiProblems({ 503: 'Starting or draining; the checks are under health' })
   async ready(): Promise<HealthCheckResult> {

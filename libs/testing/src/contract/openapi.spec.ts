@@ -3,7 +3,7 @@ import { ReceivedResponse, responseValidator } from './openapi';
 
 const problem = {
   'application/problem+json': {
-    schema: { $ref: '#/components/schemas/ProblemDetailsDto' },
+    schema: { $ref: '#/components/schemas/ProblemDetails' },
   },
 };
 const requestId: Record<string, OpenAPIV3.HeaderObject> = {
@@ -45,7 +45,7 @@ const document: OpenAPIV3.Document = {
   },
   components: {
     schemas: {
-      ProblemDetailsDto: {
+      ProblemDetails: {
         type: 'object',
         required: ['status', 'title'],
         properties: { status: { type: 'integer' }, title: { type: 'string' } },

@@ -36,6 +36,72 @@ export function documentedStatuses(
   return routes;
 }
 
+/** `METHOD /path` → its operationId, for comparing with the names clients are generated with. */
+export function operationIds(
+  document: OpenAPIV3.Document,
+): Record<string, string | undefined> {
+  const ids: Record<string, string | undefined> = {};
+  for (const [route, operation] of operations(document))
+    ids[route] = operation.operationId;
+  return ids;
+}
+
+function operations(
+  document: OpenAPIV3.Document,
+): [string, OpenAPIV3.OperationObject][] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    (['get', 'post', 'put', 'patch', 'delete'] as const)
+      .filter((method) => item?.[method])
+      .map((method): [string, OpenAPIV3.OperationObject] => [
+        `${method.toUpperCase()} ${path}`,
+        item![method]!,
+      ]),
+  );
+}
+
+/**
+ * What client generators need of a document, whatever the service: a base URL, named operations
+ * with their path parameters first, every tag described, every response described, every schema
+ * named (no `Dto` suffixes, no anonymous bodies), the bearer scheme declared and each operation's
+ * security said (`[]` when open), and no empty contact.
+ */
+export function expectReadyForGenerators(document: OpenAPIV3.Document): void {
+  expect(document.servers?.length).toBeGreaterThan(0);
+  expect(document.info.contact).toBeUndefined();
+  expect(document.components?.securitySchemes?.bearer).toMatchObject({
+    type: 'http',
+    scheme: 'bearer',
+  });
+  const described = new Map(
+    (document.tags ?? []).map((tag) => [tag.name, tag.description]),
+  );
+  const problems: string[] = [];
+  for (const [route, operation] of operations(document)) {
+    if (!operation.operationId) problems.push(`${route}: no operationId`);
+    if (!operation.security) problems.push(`${route}: no security`);
+    for (const tag of operation.tags ?? [])
+      if (!described.get(tag))
+        problems.push(`${route}: tag ${tag} undescribed`);
+    const kinds = (operation.parameters ?? []).map((parameter) =>
+      'in' in parameter ? parameter.in : '$ref',
+    );
+    const firstOther = kinds.findIndex((kind) => kind !== 'path');
+    if (firstOther >= 0 && kinds.slice(firstOther).includes('path'))
+      problems.push(`${route}: a path parameter after ${kinds[firstOther]}`);
+    for (const [status, response] of Object.entries(operation.responses)) {
+      if ('$ref' in response) continue;
+      if (!response.description?.trim())
+        problems.push(`${route} ${status}: no description`);
+      for (const [type, media] of Object.entries(response.content ?? {}))
+        if (type.endsWith('json') && media.schema && !('$ref' in media.schema))
+          problems.push(`${route} ${status}: an anonymous ${type} schema`);
+    }
+  }
+  for (const name of Object.keys(document.components?.schemas ?? {}))
+    if (name.endsWith('Dto')) problems.push(`schema ${name} ends in Dto`);
+  expect(problems).toEqual([]);
+}
+
 /** Asserts the document lists exactly the routes the app serves (its own docs routes aside). */
 export function expectEveryServedRouteDocumented(
   app: INestApplication,
@@ -104,9 +170,11 @@ const CLIENT_HEADERS = [
 export async function responseValidator(
   document: OpenAPIV3.Document,
 ): Promise<ResponseValidator> {
-  const resolved = (await SwaggerParser.dereference(
-    structuredClone(document) as never,
-  )) as OpenAPIV3.Document;
+  const resolved = withNullAsType(
+    (await SwaggerParser.dereference(
+      structuredClone(document) as never,
+    )) as OpenAPIV3.Document,
+  );
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   const compiled = new WeakMap<object, ValidateFunction>();
@@ -119,9 +187,9 @@ export async function responseValidator(
     template,
     pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
   }));
-  const problemSchema = resolved.components?.schemas?.ProblemDetailsDto;
+  const problemSchema = resolved.components?.schemas?.ProblemDetails;
   const checkProblem = (where: string, response: ReceivedResponse) => {
-    if (!problemSchema) throw new Error('No ProblemDetailsDto in the document');
+    if (!problemSchema) throw new Error('No ProblemDetails in the document');
     if (response.type?.split(';')[0] !== 'application/problem+json')
       throw new Error(`${where}: not a problem: ${response.type}`);
     const validate = compile(problemSchema);
@@ -215,4 +283,23 @@ function checkHeaders(
         `${where}: header ${name}: ${text} does not match ${JSON.stringify(schema)}`,
       );
   }
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` said as JSON Schema, which Ajv checks: the schema, or null. Ajv's
+ * own `nullable` needs a `type` beside it, which a nullable reference (`allOf` of a `$ref`) has not.
+ */
+function withNullAsType<T>(value: T, seen = new WeakMap<object, unknown>()): T {
+  if (Array.isArray(value))
+    return value.map((item: unknown) => withNullAsType(item, seen)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  // Dereferenced documents share (and may cycle through) their schemas.
+  if (seen.has(value)) return seen.get(value) as T;
+  const { nullable, ...rest } = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  const result = nullable === true ? { anyOf: [copy, { type: 'null' }] } : copy;
+  seen.set(value, result);
+  for (const [key, item] of Object.entries(rest))
+    copy[key] = withNullAsType(item, seen);
+  return result as T;
 }
