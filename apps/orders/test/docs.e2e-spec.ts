@@ -6,6 +6,7 @@ import {
   StandInServer,
   documentedStatuses,
   expectEveryServedRouteDocumented,
+  expectNoValidRequestRefused,
   expectReadyForGenerators,
   operationIds,
   testConfig,
@@ -81,6 +82,24 @@ describe('orders API docs (e2e)', () => {
       'operations',
     ]);
     expectReadyForGenerators(document);
+  });
+
+  it('refuses no request the document allows: a generated sweep of every operation', async () => {
+    // A users service that knows every user, so that creates get as far as being stored.
+    const users = await StandInServer.start(
+      answer(200, '{"name":"Kim","email":"kim@example.com"}'),
+    );
+    const sweeping = await createTestApp(
+      OrdersAppModule.forRoot(
+        testConfig(OrdersConfig, { USERS_SERVICE_URL: users.url }),
+      ),
+    );
+    try {
+      await expectNoValidRequestRefused(sweeping, document, { count: 40 });
+    } finally {
+      await sweeping.close();
+      await users.close();
+    }
   });
 
   it("says an order's user is a User or null, as a nullable reference generators type as such", () => {

@@ -3,6 +3,7 @@ import {
   createTestApp,
   documentedStatuses,
   expectEveryServedRouteDocumented,
+  expectNoValidRequestRefused,
   expectReadyForGenerators,
   operationIds,
   testConfig,
@@ -85,6 +86,10 @@ describe('users API docs (e2e)', () => {
       'operations',
     ]);
     expectReadyForGenerators(document);
+  });
+
+  it('refuses no request the document allows: a generated sweep of every operation', async () => {
+    await expectNoValidRequestRefused(app, document, { count: 40 });
   });
 
   it('says what generated clients must not send: an empty patch, control characters, a blank name', () => {

@@ -6,6 +6,7 @@ export * from './app/test-app';
 export * from './app/test-config';
 export * from './contract/auth-cases';
 export * from './contract/contract-check';
+export * from './contract/generated-requests';
 export * from './contract/openapi';
 export * from './contract/pact';
 export * from './contract/problem';
