@@ -32,10 +32,18 @@ import {
   type ReadinessIndicators,
 } from './readiness';
 
+/** Each check by name: up, degraded (a dependency the service can do without) or down, with what it reports. */
 const CHECKS = {
-  type: 'object',
-  additionalProperties: { type: 'object' },
-} as const;
+  type: 'object' as const,
+  additionalProperties: {
+    type: 'object' as const,
+    required: ['status'],
+    properties: {
+      status: { type: 'string', enum: ['up', 'degraded', 'down'] },
+    },
+    additionalProperties: true,
+  },
+};
 
 /** What terminus answers: the overall status and each check, by name. */
 @ApiSchema({ name: 'Health' })
