@@ -22,16 +22,13 @@ import request from 'supertest';
 import { parse, parseAllDocuments } from 'yaml';
 import { serviceDefinitions } from './service-definitions';
 // The packages the bundles may look for without their being installed (see rspack.config.js).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { OPTIONAL } = require('../rspack.config.js') as { OPTIONAL: string[] };
 // What the runtime image keeps of node_modules (the Dockerfile's runtime-deps stage).
-const runtimePackages =
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (
-    require('../scripts/runtime-deps.cjs') as {
-      runtimePackages(dir: string): Set<string>;
-    }
-  ).runtimePackages(join(__dirname, '..'));
+const runtimePackages = (
+  require('../scripts/runtime-deps.cjs') as {
+    runtimePackages(dir: string): Set<string>;
+  }
+).runtimePackages(join(__dirname, '..'));
 
 /**
  * Fast and engine-free: the deployment files agree with the code, by reading them (ports, health

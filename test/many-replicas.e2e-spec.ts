@@ -10,7 +10,6 @@ import {
   waitUntilReady,
 } from '@app/testing';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCluster } =
   require('../scripts/postgres-cluster.cjs') as typeof import('../scripts/postgres-cluster.cjs');
 

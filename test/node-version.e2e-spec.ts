@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { nodeProblem } = require('../scripts/check-node.cjs') as {
   nodeProblem: (found: string, required: string) => string | undefined;
 };

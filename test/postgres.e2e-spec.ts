@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCluster } =
   require('../scripts/postgres-cluster.cjs') as typeof import('../scripts/postgres-cluster.cjs');
 

@@ -1,7 +1,6 @@
 // One throwaway PostgreSQL cluster for the whole run, unless TEST_DATABASE_URL names a server.
 // Each suite creates its own database on it. Without PostgreSQL binaries the suites that need a
 // database fail at once with the reason; the others run.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCluster } = require('../scripts/postgres-cluster.cjs');
 
 export default async function setup(): Promise<void> {

@@ -19,7 +19,6 @@ function isServiceDefinition(value: unknown): value is ServiceDefinition {
  */
 export function serviceDefinitions(): ServiceDefinition[] {
   return services().map(({ name, sourceRoot }) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { service } = require(join(ROOT, sourceRoot, 'app.module')) as {
       service?: unknown;
     };

@@ -37,7 +37,6 @@ import {
   ULIMITS,
 } from './podman';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { standInBase } = require('../../scripts/stand-in-base.cjs') as {
   standInBase: (log: (line: string) => void) => {
     image: string;
@@ -58,7 +57,6 @@ const { bundleRequires } = require('../../scripts/runtime-deps.cjs') as {
 const { OPTIONAL } = require('../../rspack.config.js') as {
   OPTIONAL: string[];
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * npm run test:image: the Dockerfile built with podman on a stand-in base, and both images run

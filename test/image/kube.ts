@@ -12,7 +12,6 @@ export interface Manifest {
   spec?: any;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 export const {
   forPodman,
   secretKeys,
@@ -33,7 +32,6 @@ export const {
   volumeSecret: (secret: Manifest) => { data: Record<string, string> };
   readManifest: (file: string) => Manifest[];
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * The files `kubectl apply -k deploy/k8s` applies that run a service (a Deployment), each with its

@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from './build-stage';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const deps = require('../../scripts/runtime-deps.cjs') as {
   bundleRequires: (folder: string, optional: string[]) => string[];
   closure: (lock: object, roots: string[]) => Set<string>;
@@ -27,7 +26,6 @@ const deps = require('../../scripts/runtime-deps.cjs') as {
 const { OPTIONAL } = require('../../rspack.config.js') as {
   OPTIONAL: string[];
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What the Dockerfile's runtime-deps stage keeps of node_modules (scripts/runtime-deps.cjs). */
 describe('the runtime image’s node_modules', () => {

@@ -47,7 +47,7 @@ describe('AuthGuard', () => {
         [req, {}],
         ThingsController,
         // The handler as Nest hands it to guards, to read its metadata; never called.
-        // eslint-disable-next-line @typescript-eslint/unbound-method
+        // oxlint-disable-next-line typescript/unbound-method -- never called: Reflect reads its metadata
         ThingsController.prototype.audit,
       ),
     );

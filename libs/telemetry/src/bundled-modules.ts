@@ -9,7 +9,6 @@ import type { InstrumentationBase } from '@opentelemetry/instrumentation';
 export function instrumentBundledModules(
   instrumentations: InstrumentationBase[],
 ): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const modules: Record<string, unknown> = {
     express: require('express'),
     '@nestjs/core/nest-factory.js': require('@nestjs/core/nest-factory.js'),
@@ -21,7 +20,6 @@ export function instrumentBundledModules(
       require('@nestjs/core/package.json') as { version: string }
     ).version,
   };
-  /* eslint-enable @typescript-eslint/no-require-imports */
   for (const instrumentation of instrumentations) {
     for (const definition of instrumentation.getModuleDefinitions()) {
       const version = versions[definition.name];

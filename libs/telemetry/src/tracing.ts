@@ -27,7 +27,6 @@ export function startTracing(
   env: NodeJS.ProcessEnv = process.env,
 ): void {
   if (exportsTraces(env)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startSdk } = require('./sdk') as typeof import('./sdk');
     stop = startSdk(serviceName);
     return;
