@@ -4,6 +4,7 @@ import { createTestApp, PACT_DIR, pactFile, testConfig } from '@app/testing';
 import { rmSync } from 'node:fs';
 import { OrdersAppModule } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
+import { UsersReadiness } from '../src/users-client/users-readiness.indicator';
 import { UsersClient } from '../src/users-client/users.client';
 
 const { fromProviderState, like, regex } = MatchersV3;
@@ -26,7 +27,7 @@ describe('orders, as a consumer of users (Pact)', () => {
   /** The real client, wired by the orders app itself, pointed at the mock server. */
   async function withUsersClient<T>(
     url: string,
-    use: (client: UsersClient) => Promise<T>,
+    use: (client: UsersClient, app: INestApplication) => Promise<T>,
   ): Promise<T> {
     const app: INestApplication = await createTestApp(
       OrdersAppModule.forRoot(
@@ -34,7 +35,7 @@ describe('orders, as a consumer of users (Pact)', () => {
       ),
     );
     try {
-      return await use(app.get(UsersClient));
+      return await use(app.get(UsersClient), app);
     } finally {
       await app.close();
     }
@@ -151,7 +152,9 @@ describe('orders, as a consumer of users (Pact)', () => {
       .willRespondWith(200)
       .executeTest(async (server) => {
         await expect(
-          withUsersClient(server.url, (client) => client.probe()),
+          withUsersClient(server.url, (_client, app) =>
+            app.get(UsersReadiness).probe(),
+          ),
         ).resolves.toEqual({ reachable: true });
       });
   });

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { Dispatcher } from 'undici';
 import { UsersClientSettings } from './users-client.settings';
 
 /** The scope orders asks for: all it does with users is read one user. */
@@ -61,6 +62,33 @@ export class AccessTokenService {
     if (this.current?.value === value) this.current = undefined;
   }
 
+  /**
+   * What puts orders' token on each request to users, innermost on the connection (see
+   * UsersTransport): below orders' copies of users, which never see it, so that they stay
+   * orders' own and undici's cache stores them (it stores no answer to a request with
+   * `Authorization`). The token is the one each call made sure of before it was sent.
+   */
+  interceptors(): Dispatcher.DispatcherComposeInterceptor[] {
+    if (!this.enabled) return [];
+    return [
+      (dispatch) => (options, handler) => {
+        const token = this.current?.value;
+        if (token === undefined) return dispatch(options, handler);
+        if (!isHeaderObject(options.headers))
+          throw new Error(
+            'A request to users carries its headers as an object',
+          );
+        return dispatch(
+          {
+            ...options,
+            headers: { ...options.headers, authorization: `Bearer ${token}` },
+          },
+          handler,
+        );
+      },
+    ];
+  }
+
   private refresh(): Promise<Token> {
     this.inFlight ??= this.fetchToken()
       .then((token) => (this.current = token))
@@ -86,6 +114,8 @@ export class AccessTokenService {
     const started = Date.now();
     let response: Response;
     try {
+      // Node's fetch is undici's, as the connection to users is; to another origin, the identity
+      // provider's, and only now and then, so with no pool of its own.
       response = await fetch(url, {
         method: 'POST',
         headers: {
@@ -146,4 +176,16 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       signal.removeEventListener('abort', onAbort);
     });
   });
+}
+
+/** UsersTransport sends headers as a plain object, and nothing in between makes them another. */
+function isHeaderObject(
+  headers: Dispatcher.DispatchOptions['headers'],
+): headers is Record<string, string | string[] | undefined> {
+  return (
+    typeof headers === 'object' &&
+    headers !== null &&
+    !Array.isArray(headers) &&
+    !(Symbol.iterator in headers)
+  );
 }

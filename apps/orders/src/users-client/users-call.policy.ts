@@ -1,9 +1,11 @@
-import { HttpStatus } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { METRICS_REGISTRY } from '@app/platform';
 import { isAxiosError } from 'axios';
 import {
   bulkhead,
   circuitBreaker,
   CircuitBreakerPolicy,
+  CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
   fullJitterGenerator,
@@ -15,7 +17,8 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
-import type { UsersClientSettings } from './users-client.settings';
+import { Gauge, Registry } from 'prom-client';
+import { UsersClientSettings } from './users-client.settings';
 
 /** The users app answered 5xx: retried if 502, 503 or 504; counted by the breaker unless 503. */
 export class UsersServerError extends Error {
@@ -66,39 +69,87 @@ const TIMEOUT_OPTIONS = {
   abortOnReturn: false,
 };
 
-export interface UsersCallPolicy {
-  /** bulkhead → deadline → retry → breaker → attempt timeout, outermost first. */
-  policy: IPolicy;
-  breaker: CircuitBreakerPolicy;
-}
+const CIRCUIT_STATE_NAMES: Record<CircuitState, string> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
 
 /**
  * How a GET to users is made to survive faults, the way a service mesh would: a bound on calls
  * in flight; one deadline for the whole call; retries with full-jitter exponential backoff, only
  * for faults a retry can fix; a breaker counting each failed attempt, so a dead users app is not
  * hammered; and a timeout per attempt. Every timeout is aggressive: the caller gets its answer at
- * the deadline whatever the attempt is doing, and the attempt's signal aborts its request.
+ * the deadline whatever the attempt is doing, and the attempt's signal aborts its request. The
+ * breaker's state is a metric and a log line when it changes.
  */
-export function createUsersCallPolicy(
-  config: UsersClientSettings,
-): UsersCallPolicy {
-  const breaker = circuitBreaker(handleWhen(isFailure), {
-    halfOpenAfter: config.USERS_SERVICE_BREAKER_COOLDOWN_MS,
-    breaker: new ConsecutiveBreaker(config.USERS_SERVICE_BREAKER_THRESHOLD),
-  });
-  const policy = wrap(
-    bulkhead(config.USERS_SERVICE_MAX_CONCURRENCY, 0),
-    timeout(config.USERS_SERVICE_TIMEOUT_MS, TIMEOUT_OPTIONS),
-    retry(handleWhen(isRetryable), {
-      maxAttempts: config.USERS_SERVICE_RETRIES,
-      backoff: new ExponentialBackoff({
-        generator: fullJitterGenerator,
-        initialDelay: config.USERS_SERVICE_RETRY_DELAY_MS,
-        maxDelay: config.USERS_SERVICE_TIMEOUT_MS,
+@Injectable()
+export class UsersCallPolicy {
+  private readonly logger = new Logger('UsersClient');
+  /** bulkhead → deadline → retry → breaker → attempt timeout, outermost first. */
+  private readonly policy: IPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+
+  constructor(
+    config: UsersClientSettings,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.breaker = circuitBreaker(handleWhen(isFailure), {
+      halfOpenAfter: config.USERS_SERVICE_BREAKER_COOLDOWN_MS,
+      breaker: new ConsecutiveBreaker(config.USERS_SERVICE_BREAKER_THRESHOLD),
+    });
+    this.policy = wrap(
+      bulkhead(config.USERS_SERVICE_MAX_CONCURRENCY, 0),
+      timeout(config.USERS_SERVICE_TIMEOUT_MS, TIMEOUT_OPTIONS),
+      retry(handleWhen(isRetryable), {
+        maxAttempts: config.USERS_SERVICE_RETRIES,
+        backoff: new ExponentialBackoff({
+          generator: fullJitterGenerator,
+          initialDelay: config.USERS_SERVICE_RETRY_DELAY_MS,
+          maxDelay: config.USERS_SERVICE_TIMEOUT_MS,
+        }),
       }),
-    }),
-    breaker,
-    timeout(config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS, TIMEOUT_OPTIONS),
-  );
-  return { policy, breaker };
+      this.breaker,
+      timeout(config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS, TIMEOUT_OPTIONS),
+    );
+    // One series per state, 1 for the current one: alerts ask how long it has not been closed.
+    const circuit = new Gauge({
+      name: 'users_client_circuit_state',
+      help: 'State of the circuit breaker from orders to the users app: 1 for the current state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    const showCircuit = (current: CircuitState) => {
+      for (const state of [
+        CircuitState.Closed,
+        CircuitState.Open,
+        CircuitState.HalfOpen,
+      ])
+        circuit.set(
+          { state: CIRCUIT_STATE_NAMES[state] },
+          state === current ? 1 : 0,
+        );
+    };
+    showCircuit(this.breaker.state);
+    this.breaker.onStateChange((state) => {
+      showCircuit(state);
+      const message = `Circuit to the users service is ${CIRCUIT_STATE_NAMES[state]}`;
+      if (state === CircuitState.Closed) this.logger.log(message);
+      else this.logger.warn(message);
+    });
+  }
+
+  /** closed, open, half-open: for orders' readiness body. */
+  get circuitState(): string {
+    return CIRCUIT_STATE_NAMES[this.breaker.state];
+  }
+
+  /** Runs `attempt` under the policy, within `deadline` too when one is given. */
+  execute<T>(
+    attempt: (context: { signal: AbortSignal }) => Promise<T>,
+    deadline?: AbortSignal,
+  ): Promise<T> {
+    return this.policy.execute(attempt, deadline);
+  }
 }

@@ -1,4 +1,5 @@
 import { EnvInt, NotAbove } from '@app/config';
+import { Injectable } from '@nestjs/common';
 import {
   IsInt,
   IsNotEmpty,
@@ -135,11 +136,36 @@ export class UsersClientSettings {
   USERS_SERVICE_TOKEN_RESOURCE = '';
 }
 
-/** Where the users service is: its origin, and the path its routes hang under (often empty). */
-export function usersLocation(settings: UsersClientSettings): {
-  origin: string;
-  pathPrefix: string;
-} {
-  const base = new URL(settings.USERS_SERVICE_URL);
-  return { origin: base.origin, pathPrefix: base.pathname.replace(/\/$/, '') };
+/**
+ * Where the users service is, read once from USERS_SERVICE_URL: the origin orders connects to,
+ * and the paths of what it asks for there, under the URL's own path (often none).
+ */
+@Injectable()
+export class UsersEndpoint {
+  readonly origin: string;
+  private readonly prefix: string;
+
+  constructor(settings: UsersClientSettings) {
+    const base = new URL(settings.USERS_SERVICE_URL);
+    this.origin = base.origin;
+    this.prefix = base.pathname.replace(/\/$/, '');
+  }
+
+  /** A user: what orders asks for, and what it keeps copies of. */
+  userPath(id: number): string {
+    return `${this.prefix}/users/${id}`;
+  }
+
+  /** Whether a request's path is a user's (and nothing under it). */
+  isUserPath(path: string): boolean {
+    return (
+      path.startsWith(this.prefix) &&
+      /^\/users\/\d+$/.test(path.slice(this.prefix.length))
+    );
+  }
+
+  /** The users service's liveness route, which orders' readiness asks. */
+  get livenessPath(): string {
+    return `${this.prefix}/health/live`;
+  }
 }

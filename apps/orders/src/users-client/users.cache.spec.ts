@@ -2,8 +2,10 @@ import { StandInServer, testConfig } from '@app/testing';
 import axios from 'axios';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OrdersConfig } from '../orders.config';
-import { UsersConnectionPool } from './users-connection.pool';
+import { AccessTokenService } from './access-token.service';
+import { UsersEndpoint } from './users-client.settings';
 import { UsersCache } from './users.cache';
+import { UsersTransport } from './users.transport';
 
 /**
  * A users service as HTTP sees it: each user with an ETag, `Cache-Control: no-cache`, and 304 for
@@ -36,8 +38,9 @@ function usersLike(users: Map<string, { body: string; tag: string }>) {
 
 describe('UsersCache (undici cache in front of the users pool)', () => {
   let server: StandInServer;
-  let pool: UsersConnectionPool;
+  let pool: UsersTransport;
   let cache: UsersCache;
+  let token: AccessTokenService;
   let now: number;
   const users = new Map<string, { body: string; tag: string }>();
 
@@ -47,11 +50,12 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
       USERS_SERVICE_URL: server.url,
       ...settings,
     });
-    cache = new UsersCache(config);
+    const endpoint = new UsersEndpoint(config);
+    cache = new UsersCache(config, endpoint);
     cache.now = () => now;
-    pool = new UsersConnectionPool(config, cache);
+    token = new AccessTokenService(config);
+    pool = new UsersTransport(endpoint, cache, token);
     return axios.create({
-      baseURL: server.url,
       adapter: pool.adapter,
       responseType: 'text',
       transformResponse: (data: string) => data,
@@ -74,6 +78,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     cache.onModuleDestroy();
     await pool.onApplicationShutdown();
     await server.close();
+    jest.restoreAllMocks();
   });
 
   it('revalidates its copy on every call: each sends If-None-Match, each 304 serves the copy', async () => {
@@ -117,11 +122,20 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
   });
 
   it("keeps copies though every call carries orders' token, which still goes on the wire", async () => {
-    const http = await start();
-    for (let i = 0; i < 2; i++)
-      await http.get('/users/1', {
-        headers: { authorization: 'Bearer orders-token' },
-      });
+    // Orders' token, from a token endpoint (Node's fetch, here answered at once).
+    jest
+      .spyOn(globalThis, 'fetch')
+      .mockResolvedValue(
+        Response.json({ access_token: 'orders-token', token_type: 'Bearer' }),
+      );
+    const http = await start({
+      USERS_SERVICE_TOKEN_URL: 'https://id.example.com/token',
+      USERS_SERVICE_CLIENT_ID: 'orders',
+      USERS_SERVICE_CLIENT_SECRET: 'secret',
+    });
+    // What a call does before it is sent: make sure of the token.
+    await token.get(new AbortController().signal);
+    for (let i = 0; i < 2; i++) await http.get('/users/1');
     expect(sent('authorization')).toEqual([
       'Bearer orders-token',
       'Bearer orders-token',

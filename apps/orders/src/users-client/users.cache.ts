@@ -1,16 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { cacheStores, type Dispatcher, interceptors } from 'undici';
-import { UsersClientSettings, usersLocation } from './users-client.settings';
-
-/** Where orders' own bearer token rides past the cache (see `UsersCache.interceptors`). */
-export const BEARER = Symbol('users bearer token');
-
-/**
- * The response headers the users client may read. axios normalizes every header of every response
- * (a search per header among the others), and the users app sends twenty, helmet's among them:
- * that cost more than the rest of a call. These are what a caller of users can act on.
- */
-export const HEADERS_READ = ['content-type', 'retry-after', 'www-authenticate'];
+import { UsersClientSettings, UsersEndpoint } from './users-client.settings';
+import { watchedAnswer } from './users-answer.handler';
 
 /** Copies are tiny (a name and an email); this bounds the bytes as the count bounds the entries. */
 const MAX_ENTRY_BYTES = 16 * 1024;
@@ -19,10 +10,6 @@ const MIN_RETENTION_MS = 60_000;
 const SWEEP_EVERY_MS = 30_000;
 
 type Interceptor = Dispatcher.DispatcherComposeInterceptor;
-type Handler = Dispatcher.DispatchHandler;
-type IncomingHttpHeaders = Parameters<
-  NonNullable<Handler['onResponseStart']>
->[2];
 
 /** The copy of a user that users last confirmed, and how long ago it did. */
 export interface ConfirmedCopy {
@@ -45,9 +32,6 @@ export class UsersCache implements OnModuleDestroy {
   private readonly store?: InstanceType<typeof cacheStores.MemoryCacheStore>;
   /** When users last confirmed each copy, by request path, oldest first. */
   private readonly confirmed = new Map<string, number>();
-  private readonly origin: string;
-  /** The path of a user, `/users/<id>` under the users service's prefix. */
-  private readonly userPath: (id: number) => string;
   private readonly staleForMs: number;
   private readonly maxEntries: number;
   private readonly sweeping?: NodeJS.Timeout;
@@ -55,10 +39,10 @@ export class UsersCache implements OnModuleDestroy {
   /** The clock copies are dated by; tests set it. */
   now: () => number = Date.now;
 
-  constructor(settings: UsersClientSettings) {
-    const { origin, pathPrefix } = usersLocation(settings);
-    this.origin = origin;
-    this.userPath = (id) => `${pathPrefix}/users/${id}`;
+  constructor(
+    settings: UsersClientSettings,
+    private readonly endpoint: UsersEndpoint,
+  ) {
     this.staleForMs = settings.USERS_STALE_IF_ERROR_S * 1000;
     this.maxEntries = settings.USERS_CACHE_MAX_ENTRIES;
     if (this.maxEntries === 0) return;
@@ -74,13 +58,11 @@ export class UsersCache implements OnModuleDestroy {
   }
 
   /**
-   * What to compose on the connection pool, innermost first: below undici's cache, the piece that
-   * watches users' answers (and puts orders' token on the wire), then the cache itself. The token
-   * is kept out of the cache's sight: every call carries orders' own identity, so the copies are
-   * orders' alone, and a cache that saw `Authorization` would refuse to store them.
+   * What to compose on the connection to users, innermost first: the piece that watches users'
+   * answers, then undici's cache. Nothing when copies are off (USERS_CACHE_MAX_ENTRIES=0).
    */
   interceptors(): Interceptor[] {
-    if (!this.store) return [withBearer];
+    if (!this.store) return [];
     return [
       this.watchAnswers,
       interceptors.cache({
@@ -96,12 +78,16 @@ export class UsersCache implements OnModuleDestroy {
    * failed call may show instead.
    */
   confirmedCopy(id: number): ConfirmedCopy | undefined {
-    const path = this.userPath(id);
+    const path = this.endpoint.userPath(id);
     const confirmedAt = this.confirmed.get(path);
     if (!this.store || confirmedAt === undefined) return undefined;
     const confirmedMsAgo = this.now() - confirmedAt;
     if (confirmedMsAgo > this.staleForMs) return undefined;
-    const stored = this.store.get({ origin: this.origin, method: 'GET', path });
+    const stored = this.store.get({
+      origin: this.endpoint.origin,
+      method: 'GET',
+      path,
+    });
     // The memory store answers at once, its body the chunks it was given.
     if (!stored || 'then' in stored || !Array.isArray(stored.body))
       return undefined;
@@ -119,39 +105,16 @@ export class UsersCache implements OnModuleDestroy {
 
   private readonly watchAnswers: Interceptor =
     (dispatch) => (options, handler) =>
-      withBearer(dispatch)(
+      dispatch(
         options,
         // Copies are of users; a readiness probe and the like pass unwatched.
-        /\/users\/\d+$/.test(options.path)
-          ? this.watched(options.path, handler)
+        this.endpoint.isUserPath(options.path)
+          ? watchedAnswer(handler, {
+              confirm: () => this.confirm(options.path),
+              forget: () => this.forget(options.path),
+            })
           : handler,
       );
-
-  /**
-   * The handler, seeing users' answer to a GET of a user before the cache does. Confirmed only
-   * once the whole answer has arrived: one cut short leaves the copy as it was, and its age too.
-   */
-  private watched(path: string, handler: Handler): Handler {
-    let status = 0;
-    return {
-      ...forwarding(handler),
-      onResponseStart: (controller, code, headers, message) => {
-        status = code;
-        if (code === 404 || code === 410) this.forget(path);
-        const kept = onlyKept(headers);
-        return handler.onResponseStart?.(
-          controller,
-          code,
-          code === 304 ? freshening(kept) : kept,
-          message,
-        );
-      },
-      onResponseEnd: (controller, trailers) => {
-        if (status === 200 || status === 304) this.confirm(path);
-        return handler.onResponseEnd?.(controller, trailers);
-      },
-    };
-  }
 
   private confirm(path: string): void {
     // Re-inserted, so the map stays in order of confirmation for the sweep.
@@ -163,7 +126,11 @@ export class UsersCache implements OnModuleDestroy {
 
   private forget(path: string): void {
     this.confirmed.delete(path);
-    void this.store?.delete({ origin: this.origin, method: 'GET', path });
+    void this.store?.delete({
+      origin: this.endpoint.origin,
+      method: 'GET',
+      path,
+    });
   }
 
   /**
@@ -177,85 +144,4 @@ export class UsersCache implements OnModuleDestroy {
       this.forget(path);
     }
   }
-}
-
-/** Puts orders' token, passed past the cache under BEARER, on the request that goes out. */
-const withBearer: Interceptor = (dispatch) => (options, handler) => {
-  const token: unknown = Reflect.get(options, BEARER);
-  const { headers } = options;
-  if (typeof token !== 'string') return dispatch(options, handler);
-  // UsersConnectionPool sends headers as a plain object; the cache keeps them one.
-  if (!isHeaderObject(headers))
-    throw new Error('A request to users carries its headers as an object');
-  return dispatch(
-    { ...options, headers: { ...headers, authorization: token } },
-    handler,
-  );
-};
-
-/**
- * What orders keeps of users' answers: what the cache works by (RFC 9111) and what the users client
- * reads. The rest (helmet's headers, request ids) would be stored with each copy and replayed with
- * every 304, for no reader.
- */
-const KEPT_HEADERS = [
-  'age',
-  'cache-control',
-  'date',
-  'etag',
-  'expires',
-  'last-modified',
-  'vary',
-  ...HEADERS_READ,
-];
-
-function onlyKept(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const kept: IncomingHttpHeaders = {};
-  for (const name of KEPT_HEADERS)
-    if (headers[name] !== undefined) kept[name] = headers[name];
-  return kept;
-}
-
-/** A handler that passes every event on to `handler`. */
-function forwarding(handler: Handler): Handler {
-  return {
-    onRequestStart: (controller, context) =>
-      handler.onRequestStart?.(controller, context),
-    onRequestUpgrade: (controller, status, headers, socket) =>
-      handler.onRequestUpgrade?.(controller, status, headers, socket),
-    onResponseStart: (controller, status, headers, message) =>
-      handler.onResponseStart?.(controller, status, headers, message),
-    onResponseData: (controller, chunk) =>
-      handler.onResponseData?.(controller, chunk),
-    onResponseEnd: (controller, trailers) =>
-      handler.onResponseEnd?.(controller, trailers),
-    onResponseError: (controller, error) =>
-      handler.onResponseError?.(controller, error),
-  };
-}
-
-/**
- * RFC 9111 §4.3.4: a 304 freshens the stored response with its headers. undici drops the copy
- * instead when a 304 has Cache-Control, which users' always has (it repeats `no-cache`), so the
- * next call would fetch the whole user again, without If-None-Match. Without it, undici keeps the
- * copy, whose stored directives still hold. A 304 that says `no-store` keeps it, and undici drops
- * the copy as it must.
- */
-function freshening(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const directives = headers['cache-control'];
-  if (directives === undefined || /\bno-store\b/i.test(String(directives)))
-    return headers;
-  const { 'cache-control': _stored, ...rest } = headers;
-  return rest;
-}
-
-function isHeaderObject(
-  headers: Dispatcher.DispatchOptions['headers'],
-): headers is Record<string, string | string[] | undefined> {
-  return (
-    typeof headers === 'object' &&
-    headers !== null &&
-    !Array.isArray(headers) &&
-    !(Symbol.iterator in headers)
-  );
 }

@@ -8,7 +8,12 @@ import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
 import { installContextPropagation } from '@app/telemetry';
 import { parsePrometheusText, sampleValue } from '@app/testing';
-import { UsersClientSettings } from './users-client.settings';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { UsersCallPolicy } from './users-call.policy';
+import { UsersClientSettings, UsersEndpoint } from './users-client.settings';
+import { UsersReadiness } from './users-readiness.indicator';
+import { UsersCall } from './users.call';
+import { UsersProblems } from './users.problems';
 import { ConfirmedCopy, UsersCache } from './users.cache';
 import { UsersClient } from './users.client';
 import { AccessTokenService } from './access-token.service';
@@ -17,6 +22,7 @@ type Get = (path: string, config: AxiosRequestConfig) => Observable<unknown>;
 
 describe('UsersClient', () => {
   let client: UsersClient;
+  let readiness: UsersReadiness;
   let registry: Registry;
   let copy: ConfirmedCopy | undefined;
   const get = jest.fn<ReturnType<Get>, Parameters<Get>>();
@@ -28,6 +34,12 @@ describe('UsersClient', () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
         UsersClient,
+        UsersCall,
+        UsersCallPolicy,
+        UsersProblems,
+        UsersEndpoint,
+        UsersReadiness,
+        { provide: HealthIndicatorService, useValue: {} },
         { provide: HttpService, useValue: { get, axiosRef: { defaults: {} } } },
         {
           provide: UsersClientSettings,
@@ -43,6 +55,7 @@ describe('UsersClient', () => {
         { provide: UsersCache, useValue: { confirmedCopy: () => copy } },
       ],
     }).compile();
+    readiness = moduleRef.get(UsersReadiness);
     return moduleRef.get(UsersClient);
   }
 
@@ -272,12 +285,12 @@ describe('UsersClient', () => {
 
   it('probes the users liveness route for readiness', async () => {
     respond(200, '{"status":"ok"}');
-    await expect(client.probe()).resolves.toEqual({ reachable: true });
+    await expect(readiness.probe()).resolves.toEqual({ reachable: true });
     expect(get.mock.calls[0][0]).toBe('/health/live');
     get.mockReturnValue(
       throwError(() => new AxiosError('failed', 'ECONNREFUSED')),
     );
-    await expect(client.probe()).resolves.toEqual({
+    await expect(readiness.probe()).resolves.toEqual({
       reachable: false,
       detail: 'The users service is unavailable',
     });

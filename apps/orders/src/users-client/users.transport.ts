@@ -9,62 +9,62 @@ import {
 } from 'axios';
 import { STATUS_CODES } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
-import { UsersClientSettings, usersLocation } from './users-client.settings';
-import { BEARER, HEADERS_READ, UsersCache } from './users.cache';
+import { AccessTokenService } from './access-token.service';
+import { HEADERS_READ } from './users-answer.handler';
+import { UsersEndpoint } from './users-client.settings';
+import { UsersCache } from './users.cache';
 
 /**
- * The connections from orders to the users app: an undici pool, kept alive, and the axios adapter
- * that sends HttpService's requests over it. undici does a call to users in a fraction of the CPU
- * of axios's Node adapter (node:http with an agent), which was most of what a `GET /orders/:id`
- * cost. Failures stay axios errors, as the policy and UsersClient expect: no answer is an
- * AxiosError with the network error's code, an abort a CanceledError.
+ * The one way to users, composed here in the order a request meets it: HttpService's request,
+ * through `adapter`, goes to orders' copies of users (UsersCache: undici's HTTP cache, and what
+ * watches users' answers for it), then gets orders' token (AccessTokenService), then leaves on a
+ * kept-alive undici pool to the users service. The answer comes back the same way. undici does
+ * a call to users in a fraction of the CPU of axios's Node adapter (node:http with an agent),
+ * which was most of what a `GET /orders/:id` cost. Failures stay axios errors, as the policy
+ * expects: no answer is an AxiosError with the network error's code, an abort a CanceledError.
  */
 @Injectable()
-export class UsersConnectionPool implements OnApplicationShutdown {
+export class UsersTransport implements OnApplicationShutdown {
   private readonly pool: Pool;
-  /** The pool with orders' copies of users in front of it (see UsersCache). */
   private readonly dispatcher: Dispatcher;
-  private readonly pathPrefix: string;
 
-  constructor(config: UsersClientSettings, cache: UsersCache) {
-    const { origin, pathPrefix } = usersLocation(config);
-    this.pool = new Pool(origin);
-    this.dispatcher = this.pool.compose(cache.interceptors());
-    this.pathPrefix = pathPrefix;
+  constructor(
+    endpoint: UsersEndpoint,
+    cache: UsersCache,
+    token: AccessTokenService,
+  ) {
+    this.pool = new Pool(endpoint.origin);
+    // undici composes innermost first: the token next to the pool, the copies around it.
+    this.dispatcher = this.pool.compose(
+      ...token.interceptors(),
+      ...cache.interceptors(),
+    );
   }
 
+  /** HttpService's adapter: its request (the path under the users service's origin) sent here. */
   readonly adapter: AxiosAdapter = async (config) => {
-    const { authorization, ...sent } = config.headers.toJSON() as Record<
-      string,
-      string
-    >;
-    // Orders' token rides past the cache, to be put on the wire below it (see UsersCache).
-    const request: Dispatcher.DispatchOptions = {
-      method: (config.method ?? 'get').toUpperCase() as 'GET',
-      path: this.pathPrefix + (config.url ?? ''),
-      headers: sent,
-      body: config.data as string | undefined,
-    };
-    if (authorization !== undefined)
-      Object.assign(request, { [BEARER]: authorization });
     let answer: Answer;
     try {
       answer = await send(
         this.dispatcher,
-        request,
+        {
+          method: (config.method ?? 'get').toUpperCase() as 'GET',
+          path: config.url ?? '',
+          headers: config.headers.toJSON() as Record<string, string>,
+          body: config.data as string | undefined,
+        },
         config.signal as AbortSignal | undefined,
       );
     } catch (error) {
       throw failure(error, config);
     }
-    const { data } = answer;
     const headers = new AxiosHeaders();
     for (const name of HEADERS_READ) {
       const value = answer.headers[name];
       if (value !== undefined) headers.set(name, value);
     }
     const response: AxiosResponse<string> = {
-      data,
+      data: answer.data,
       status: answer.statusCode,
       statusText: STATUS_CODES[answer.statusCode] ?? '',
       headers,

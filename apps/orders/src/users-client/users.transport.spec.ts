@@ -9,13 +9,16 @@ import {
 import axios, { AxiosError, AxiosHeaders, isAxiosError, isCancel } from 'axios';
 import { OrdersConfig } from '../orders.config';
 import { isConnectionError } from './users-call.policy';
-import { UsersConnectionPool } from './users-connection.pool';
+import { AccessTokenService } from './access-token.service';
+import { UsersEndpoint } from './users-client.settings';
 import { UsersCache } from './users.cache';
+import { UsersTransport } from './users.transport';
 
 /** axios over the users connections, as HttpService has it, against a real loopback server. */
-describe('UsersConnectionPool (undici under axios)', () => {
+describe('UsersTransport (undici under axios)', () => {
   let server: StandInServer | undefined;
-  let connections: UsersConnectionPool | undefined;
+  let connections: UsersTransport | undefined;
+  let endpoint: UsersEndpoint;
 
   afterEach(async () => {
     await connections?.onApplicationShutdown();
@@ -25,8 +28,13 @@ describe('UsersConnectionPool (undici under axios)', () => {
 
   function client(usersUrl: string) {
     const settings = testConfig(OrdersConfig, { USERS_SERVICE_URL: usersUrl });
-    connections = new UsersConnectionPool(settings, new UsersCache(settings));
-    return axios.create({ baseURL: usersUrl, adapter: connections.adapter });
+    endpoint = new UsersEndpoint(settings);
+    connections = new UsersTransport(
+      endpoint,
+      new UsersCache(settings, endpoint),
+      new AccessTokenService(settings),
+    );
+    return axios.create({ adapter: connections.adapter });
   }
 
   async function serve(handler: StandInHandler) {
@@ -34,7 +42,7 @@ describe('UsersConnectionPool (undici under axios)', () => {
     return server;
   }
 
-  it('sends the request to the path under the base URL and gives status and body back', async () => {
+  it('sends the request to the path under the users URL and gives status and body back', async () => {
     const users = await serve((request, response) => {
       response.writeHead(200, {
         'content-type': 'application/json',
@@ -43,7 +51,8 @@ describe('UsersConnectionPool (undici under axios)', () => {
       });
       response.end(`{"url":"${request.url}"}`);
     });
-    const response = await client(`${users.url}/api/`).get('/users/1', {
+    const http = client(`${users.url}/api/`);
+    const response = await http.get(endpoint.userPath(1), {
       headers: { 'x-request-id': 'abc' },
       responseType: 'text',
       transformResponse: (data: string) => data,
