@@ -63,3 +63,17 @@ export interface Page<T> {
   items: T[];
   total: number;
 }
+
+/** A list's answer: the page a store gave for `request`, each item as the wire has it. */
+export function pageAnswer<T, Item>(
+  request: PageRequest,
+  { items, total }: Page<T>,
+  toItem: (item: T) => Item,
+): { items: Item[]; total: number; limit: number; offset: number } {
+  return {
+    items: items.map(toItem),
+    total,
+    limit: request.limit,
+    offset: request.offset,
+  };
+}

@@ -4,6 +4,7 @@ export * from './app/lifecycle';
 export * from './app/platform.module';
 export * from './app/run-service';
 export * from './app/service-definition';
+export * from './app/service-tables';
 export * from './config/platform.settings';
 export * from './config/service-config';
 export * from './errors/problem-details.filter';

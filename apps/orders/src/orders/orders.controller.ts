@@ -15,6 +15,7 @@ import {
   OrderCreatedDto,
   OrderDto,
   OrderListDto,
+  pageAnswer,
 } from '@app/contracts';
 import {
   ApiCreatedResponse,
@@ -114,20 +115,15 @@ export class OrdersController {
     400: 'limit, offset or user_id is out of range, or the query has an unknown key',
   })
   async list(@Query() query: ListOrdersQueryDto): Promise<OrderListDto> {
-    const { items, total } = await this.orders.list({
+    const page = await this.orders.list({
       userId: query.user_id,
       limit: query.limit,
       offset: query.offset,
     });
-    return {
-      items: items.map(({ id, userId, product }) => ({
-        order_id: id,
-        user_id: userId,
-        product,
-      })),
-      total,
-      limit: query.limit,
-      offset: query.offset,
-    };
+    return pageAnswer(query, page, (order) => ({
+      order_id: order.id,
+      user_id: order.userId,
+      product: order.product,
+    }));
   }
 }

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { DatabaseSettings } from '@app/storage';
+import { type DatabaseSettings, repositoryProvider } from '@app/storage';
 import { UsersClientModule } from '../users-client/users-client.module';
 import { InMemoryOrdersRepository } from './in-memory-orders.repository';
 import { OrdersController } from './orders.controller';
@@ -10,19 +10,21 @@ import { PostgresOrdersRepository } from './postgres-orders.repository';
 @Module({})
 export class OrdersModule {
   /** Orders in PostgreSQL when the app has a database, else in process memory. */
-  static forRoot({ DATABASE_URL }: DatabaseSettings): DynamicModule {
+  static forRoot(settings: DatabaseSettings): DynamicModule {
     return {
       module: OrdersModule,
       imports: [UsersClientModule],
       controllers: [OrdersController],
       providers: [
         OrdersService,
-        {
-          provide: ORDERS_REPOSITORY,
-          useClass: DATABASE_URL
-            ? PostgresOrdersRepository
-            : InMemoryOrdersRepository,
-        },
+        repositoryProvider(
+          ORDERS_REPOSITORY,
+          {
+            postgres: PostgresOrdersRepository,
+            memory: InMemoryOrdersRepository,
+          },
+          settings,
+        ),
       ],
     };
   }

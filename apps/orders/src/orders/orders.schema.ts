@@ -1,12 +1,5 @@
-import {
-  IDEMPOTENCY_KEYS_COLUMNS,
-  type IdempotencyKeysTable,
-} from '@app/idempotency';
-import {
-  ID_COUNTERS_COLUMNS,
-  type IdCountersTable,
-  type SchemaColumns,
-} from '@app/storage';
+import { SERVICE_TABLES_COLUMNS, type ServiceTables } from '@app/platform';
+import type { SchemaColumns } from '@app/storage';
 import type { ColumnType } from 'kysely';
 
 /** As the migrations beside this file create it; bigint ids read back as strings. */
@@ -17,10 +10,8 @@ export interface OrdersTable {
 }
 
 /** The orders database: what `Kysely<OrdersDatabase>` may query. */
-export interface OrdersDatabase {
+export interface OrdersDatabase extends ServiceTables {
   orders: OrdersTable;
-  id_counters: IdCountersTable;
-  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** Every column of the schema, held to it by the compiler; a test compares it with the migrations. */
@@ -30,6 +21,5 @@ export const ORDERS_SCHEMA: SchemaColumns<OrdersDatabase> = {
     user_id: { type: 'bigint', nullable: false },
     product: { type: 'text', nullable: false },
   },
-  id_counters: ID_COUNTERS_COLUMNS,
-  idempotency_keys: IDEMPOTENCY_KEYS_COLUMNS,
+  ...SERVICE_TABLES_COLUMNS,
 };

@@ -14,6 +14,7 @@ import {
 import { RequireScopes } from '@app/auth';
 import {
   CreateUserDto,
+  pageAnswer,
   PageQueryDto,
   PatchUserDto,
   ProblemException,
@@ -226,13 +227,11 @@ export class UsersController {
     400: 'limit or offset is out of range, or the query has an unknown key',
   })
   async list(@Query() query: PageQueryDto): Promise<UserListDto> {
-    const { items, total } = await this.users.list(query);
-    return {
-      items: items.map(({ id, name, email }) => ({ user_id: id, name, email })),
-      total,
-      limit: query.limit,
-      offset: query.offset,
-    };
+    return pageAnswer(query, await this.users.list(query), (user) => ({
+      user_id: user.id,
+      name: user.name,
+      email: user.email,
+    }));
   }
 }
 

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { DatabaseSettings } from '@app/storage';
+import { type DatabaseSettings, repositoryProvider } from '@app/storage';
 import { InMemoryUsersRepository } from './in-memory-users.repository';
 import { PostgresUsersRepository } from './postgres-users.repository';
 import { UsersController } from './users.controller';
@@ -9,18 +9,20 @@ import { USERS_REPOSITORY } from './users.repository';
 @Module({})
 export class UsersModule {
   /** Users in PostgreSQL when the app has a database, else in process memory. */
-  static forRoot({ DATABASE_URL }: DatabaseSettings): DynamicModule {
+  static forRoot(settings: DatabaseSettings): DynamicModule {
     return {
       module: UsersModule,
       controllers: [UsersController],
       providers: [
         UsersService,
-        {
-          provide: USERS_REPOSITORY,
-          useClass: DATABASE_URL
-            ? PostgresUsersRepository
-            : InMemoryUsersRepository,
-        },
+        repositoryProvider(
+          USERS_REPOSITORY,
+          {
+            postgres: PostgresUsersRepository,
+            memory: InMemoryUsersRepository,
+          },
+          settings,
+        ),
       ],
     };
   }

@@ -1,12 +1,5 @@
-import {
-  IDEMPOTENCY_KEYS_COLUMNS,
-  type IdempotencyKeysTable,
-} from '@app/idempotency';
-import {
-  ID_COUNTERS_COLUMNS,
-  type IdCountersTable,
-  type SchemaColumns,
-} from '@app/storage';
+import { SERVICE_TABLES_COLUMNS, type ServiceTables } from '@app/platform';
+import type { SchemaColumns } from '@app/storage';
 import type { ColumnType, Generated } from 'kysely';
 
 /** As the migrations beside this file create it; bigint ids read back as strings. */
@@ -19,10 +12,8 @@ export interface UsersTable {
 }
 
 /** The users database: what `Kysely<UsersDatabase>` may query. */
-export interface UsersDatabase {
+export interface UsersDatabase extends ServiceTables {
   users: UsersTable;
-  id_counters: IdCountersTable;
-  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** Every column of the schema, held to it by the compiler; a test compares it with the migrations. */
@@ -33,6 +24,5 @@ export const USERS_SCHEMA: SchemaColumns<UsersDatabase> = {
     email: { type: 'text', nullable: false },
     version: { type: 'integer', nullable: false },
   },
-  id_counters: ID_COUNTERS_COLUMNS,
-  idempotency_keys: IDEMPOTENCY_KEYS_COLUMNS,
+  ...SERVICE_TABLES_COLUMNS,
 };

@@ -6,7 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@app/auth';
 import { partsOf } from '@app/config';
 import { IdempotencyModule } from '@app/idempotency';
-import { DatabaseModule } from '@app/storage';
+import { DatabaseModule, inDatabase } from '@app/storage';
 import { ServiceConfig } from '../config/service-config';
 import { createHttpLogger } from '../observability/logging';
 import { DatabaseMetrics } from '../observability/database-metrics';
@@ -35,7 +35,7 @@ export class PlatformModule {
     config: C,
   ): DynamicModule {
     const httpLogger = createHttpLogger(service.name, config);
-    const hasDatabase = config.DATABASE_URL !== '';
+    const hasDatabase = inDatabase(config);
     const settings = [
       ...new Set([
         service.config,

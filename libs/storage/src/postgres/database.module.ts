@@ -1,13 +1,35 @@
 import {
+  ClassProvider,
   DynamicModule,
   Module,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  Type,
 } from '@nestjs/common';
 import type { Migration } from 'kysely/migration';
 import { Database, ForeignDatabaseError } from './database';
 import { DatabaseSettings } from './database.settings';
 import { withoutDatabaseUrl } from './errors';
+
+/** Whether a service keeps its data in PostgreSQL: `DATABASE_URL` set. Decided here only. */
+export const inDatabase = ({
+  DATABASE_URL,
+}: Pick<DatabaseSettings, 'DATABASE_URL'>): boolean => DATABASE_URL !== '';
+
+/**
+ * A feature's repository, bound to its token: the PostgreSQL store when the service has a
+ * database (`inDatabase`), else the one in process memory.
+ */
+export function repositoryProvider(
+  token: symbol,
+  stores: { postgres: Type; memory: Type },
+  settings: Pick<DatabaseSettings, 'DATABASE_URL'>,
+): ClassProvider {
+  return {
+    provide: token,
+    useClass: inDatabase(settings) ? stores.postgres : stores.memory,
+  };
+}
 
 export function createDatabase<DB = unknown>(
   name: string,
