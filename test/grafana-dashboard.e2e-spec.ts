@@ -80,7 +80,7 @@ describe('the Grafana dashboard', () => {
     }
   });
 
-  it('has the panels the issue asks for, each described in the README', () => {
+  it('has the panels the issue asks for, each described in docs/operations.md', () => {
     const exprs = (title: string) =>
       targets
         .filter((target) => target.panel === title)
@@ -100,11 +100,11 @@ describe('the Grafana dashboard', () => {
       ['Event-loop lag p99', /nodejs_eventloop_lag_p99_seconds/],
     ];
     for (const [title, query] of wanted) expect(exprs(title)).toMatch(query);
-    const readme = read('README.md');
+    const operations = read('docs/operations.md');
     for (const panel of charts)
       expect({
         panel: panel.title,
-        described: readme.includes(`**${panel.title}**`),
+        described: operations.includes(`**${panel.title}**`),
       }).toEqual({
         panel: panel.title,
         described: true,

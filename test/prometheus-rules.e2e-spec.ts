@@ -22,6 +22,9 @@ const TEST_FILES = readdirSync(join(ROOT, TESTS_DIR))
 
 const alerts = () => rules().filter((rule) => rule.alert);
 
+/** Where the alerts' runbooks are, as their runbook_url names it, relative to the repository. */
+const RUNBOOKS = 'docs/operations.md';
+
 describe('the Prometheus rules', () => {
   it('are valid rule files', () => {
     expect(RULE_FILES.length).toBeGreaterThan(0);
@@ -58,12 +61,13 @@ describe('the Prometheus rules', () => {
     expect(cases.filter((c) => !names.has(c.alertname))).toEqual([]);
   });
 
-  it('label every alert a page or a ticket, and give it a summary, a description and its runbook in the README', () => {
+  it('label every alert a page or a ticket, and give it a summary, a description and its runbook in docs/operations.md', () => {
+    // The runbooks are the headings of "Alerts and runbooks", each an anchor GitHub makes.
+    const section = read(RUNBOOKS).split(/^## Alerts and runbooks$/m)[1] ?? '';
     const runbooks = new Map(
-      [...read('README.md').matchAll(/^#### (\w+)$/gm)].map(([, name]) => [
-        `README.md#${name.toLowerCase()}`,
-        name,
-      ]),
+      [...section.split(/^## /m)[0].matchAll(/^### (\w+)$/gm)].map(
+        ([, name]) => [`${RUNBOOKS}#${name.toLowerCase()}`, name],
+      ),
     );
     for (const rule of alerts()) {
       expect({
