@@ -8,7 +8,6 @@
 const TESTS =
   '(\\.spec\\.ts$|\\.e2e-spec\\.ts$|\\.pact-spec\\.ts$|^apps/[^/]+/test/|^test/|^libs/testing/)';
 const FOUNDATION = '(contracts|config)';
-const CAPABILITIES = '(auth|storage|telemetry|idempotency)';
 
 module.exports = {
   forbidden: [

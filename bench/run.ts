@@ -2,7 +2,7 @@
 // alternating round by round. In memory: a minimal NestJS port of the seed, the featured port
 // (what a team would write from the libraries' docs, with the same kind of features) and a bare
 // node:http pair. On PostgreSQL, on a durable throwaway cluster: the project against the
-// featured port on TypeORM, with what the database saw. See the README's "Performance" section.
+// featured port on TypeORM, with what the database saw. See docs/performance.md.
 // `-- --quick` is the smoke run CI keeps working; it asserts nothing.
 import autocannon from 'autocannon';
 import { Client } from 'pg';

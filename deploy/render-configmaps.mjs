@@ -32,7 +32,7 @@ export const CONFIGMAPS = [
     name: 'users-orders-prometheus-rules',
     labels: {},
     files: [
-      'deploy/prometheus/rules/alerts.rules.yaml',
+      'deploy/prometheus/rules/causes.rules.yaml',
       'deploy/prometheus/rules/slo.rules.yaml',
     ],
   },

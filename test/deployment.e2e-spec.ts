@@ -109,7 +109,7 @@ function databaseEntry(
     : Object.fromEntries(entry.split(/\s+/).map((pair) => pair.split('=')));
 }
 
-/** What PgBouncer must have to stand in front of the services (README, Storage and scaling). */
+/** What PgBouncer must have to stand in front of the services (docs/operations.md, PgBouncer). */
 function expectTransactionPooling(pgbouncerIni: string, timeoutsMs: number[]) {
   const { pgbouncer } = ini(pgbouncerIni);
   expect(pgbouncer.pool_mode).toBe('transaction');

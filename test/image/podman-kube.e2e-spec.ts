@@ -8,7 +8,7 @@ import {
 } from './kube';
 
 /**
- * scripts/podman-kube.cjs, which test:image and the README's podman commands use: it changes only
+ * scripts/podman-kube.cjs, which test:image and docs/operations.md's podman commands use: it changes only
  * what it says it changes, and says it.
  */
 describe.each(kustomizedFiles())(

@@ -8,6 +8,7 @@ export class OrdersConfig extends composeSettings(
   ServiceConfig,
   UsersClientSettings,
 ) {
+  /** The port the service listens on. */
   @EnvInt()
   @Max(65535)
   @Min(1)

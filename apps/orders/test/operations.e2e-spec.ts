@@ -16,7 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { OrdersAppModule } from '../src/app.module';
+import { DatabaseSettings } from '@app/storage';
 import { OrdersConfig } from '../src/orders.config';
+import { UsersClientSettings } from '../src/users-client/users-client.settings';
 
 /** A users app that is alive and knows Alice as user 1 and nobody else. */
 const usersApp: StandInHandler = (req, res) => {
@@ -63,6 +65,17 @@ describe('orders app operations (e2e)', () => {
   });
 
   const http = () => request(app.getHttpServer());
+
+  it('gives each provider its settings as an instance of their own class, with their values', async () => {
+    await boot('http://users.test:5001');
+    const settings = app.get(UsersClientSettings);
+    expect(settings).toBeInstanceOf(UsersClientSettings);
+    expect(settings.USERS_SERVICE_URL).toBe('http://users.test:5001');
+    expect(settings).not.toHaveProperty('ORDERS_PORT');
+    expect(app.get(DatabaseSettings)).toBeInstanceOf(DatabaseSettings);
+    expect(app.get(OrdersConfig)).toBeInstanceOf(OrdersConfig);
+    expect(app.get(OrdersConfig).ORDERS_PORT).toBe(5002);
+  });
 
   describe('readiness', () => {
     it('reports the users app reachable', async () => {

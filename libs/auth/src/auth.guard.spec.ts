@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { IdentityProvider } from '@app/testing';
 import type { IncomingMessage } from 'node:http';
-import { AuthError } from './auth.errors';
+import { AuthError } from './errors';
 import { AuthGuard } from './auth.guard';
 import { AuthSettings } from './auth.settings';
 import { principalOf } from './principal';

@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { AuthError } from './auth.errors';
+import { AuthError } from './errors';
 import { setPrincipal } from './principal';
 import { PUBLIC_ROUTE, REQUIRED_SCOPES } from './scopes.decorator';
 import { TokenVerifier } from './token-verifier';

@@ -41,11 +41,11 @@ export function listSetting(value: string): string[] {
   return value.split(',').map((entry) => entry.trim());
 }
 
-/** What the auth lib reads from a service's environment; see the README's Security section. */
+/** What the auth lib reads from a service's environment; see docs/security.md. */
 export class AuthSettings {
   /**
-   * The OpenID provider whose access tokens this service accepts (its `iss`); empty leaves every
-   * route open, as the seed was.
+   * The OpenID provider whose access tokens this service accepts (its `iss`): set, every API
+   * route needs a bearer token; empty leaves every route open, as the seed was.
    */
   @Matches(/^$|^https?:\/\/\S+$/, {
     message:
@@ -58,13 +58,19 @@ export class AuthSettings {
   @IsNotEmpty({ message: '$property must be set when AUTH_ISSUER is set' })
   AUTH_AUDIENCE = '';
 
-  /** The issuer's key set (JWKS); empty: read from its OpenID discovery document. */
+  /**
+   * The issuer's key set (JWKS); empty: read from its OpenID discovery document,
+   * `<AUTH_ISSUER>/.well-known/openid-configuration`.
+   */
   @Matches(/^$|^https?:\/\/\S+$/, {
     message: '$property must be empty or a URL',
   })
   AUTH_JWKS_URL = '';
 
-  /** Accepted token signature algorithms, comma-separated; asymmetric ones only. */
+  /**
+   * Accepted token signature algorithms, comma-separated; asymmetric ones only (`HS*` and `none`
+   * are refused at start).
+   */
   @Matches(listOf(ALGORITHM), {
     message: `$property must be a comma-separated list of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
   })

@@ -1,4 +1,4 @@
-export * from './auth.errors';
+export * from './errors';
 export * from './auth.guard';
 export * from './auth.module';
 export * from './auth.settings';

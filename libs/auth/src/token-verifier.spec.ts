@@ -1,7 +1,7 @@
 import { loadConfig } from '@app/config';
 import { IdentityProvider } from '@app/testing';
 import { Logger } from '@nestjs/common';
-import { AuthError } from './auth.errors';
+import { AuthError } from './errors';
 import { AuthSettings } from './auth.settings';
 import { TokenVerifier } from './token-verifier';
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import { AuthError } from './auth.errors';
+import { AuthError } from './errors';
 import { AuthSettings, listSetting } from './auth.settings';
 import { Principal, principalFrom } from './principal';
 

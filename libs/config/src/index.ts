@@ -1,5 +1,5 @@
 export * from './compose-settings';
-export * from './env.decorators';
+export * from './env.decorator';
 export * from './field-errors';
 export * from './load-config';
 export * from './not-above.decorator';

@@ -1,7 +1,7 @@
 import { EnvInt } from '@app/config';
 import { IsInt, Max, Min } from 'class-validator';
 
-/** How `Idempotency-Key`s are remembered, from the service's environment; see the README. */
+/** How `Idempotency-Key`s are remembered, from the service's environment; see docs/api.md. */
 export class IdempotencySettings {
   /** How long an Idempotency-Key and its response are remembered. */
   @EnvInt()
@@ -17,7 +17,10 @@ export class IdempotencySettings {
   @IsInt()
   IDEMPOTENCY_MAX_KEYS = 10_000;
 
-  /** How long a replica may hold an Idempotency-Key in flight before another may take it over. */
+  /**
+   * With a database: how long a replica may hold an Idempotency-Key in flight before another may
+   * take it over.
+   */
   @EnvInt()
   @Max(3600 * 1000)
   @Min(1000)

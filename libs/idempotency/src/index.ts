@@ -1,4 +1,4 @@
-export * from './idempotency.docs';
+export * from './openapi';
 export * from './idempotency.interceptor';
 export * from './idempotency.migration';
 export * from './idempotency.module';

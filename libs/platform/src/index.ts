@@ -1,4 +1,4 @@
-export * from './api-docs/api-docs';
+export * from './api-docs/openapi';
 export * from './app/http-app';
 export * from './app/lifecycle';
 export * from './app/platform.module';

@@ -29,8 +29,9 @@ const PartOfServiceIdentity = () => (target: object, property: string) => {
   })(target, property);
 };
 
-/** How orders reaches the users service, from its environment; see the README. */
+/** How orders reaches the users service, from its environment; see docs/api.md. */
 export class UsersClientSettings {
+  /** The users service's base URL (http or https); its path, if any, prefixes every route. */
   @IsUrl({
     protocols: ['http', 'https'],
     require_protocol: true,
@@ -89,7 +90,7 @@ export class UsersClientSettings {
 
   /**
    * Copies of users kept to revalidate (If-None-Match) and to fall back on, at most this many,
-   * the least recently used forgotten first; 0 keeps none.
+   * the least recently used forgotten first, at most 16 kB each; 0 keeps none.
    */
   @EnvInt()
   @Max(1_000_000)
@@ -115,9 +116,11 @@ export class UsersClientSettings {
   @PartOfServiceIdentity()
   USERS_SERVICE_TOKEN_URL = '';
 
+  /** Orders' client id at the identity provider; the three go together. */
   @PartOfServiceIdentity()
   USERS_SERVICE_CLIENT_ID = '';
 
+  /** Orders' client secret; from a secret store, never in an image. */
   @PartOfServiceIdentity()
   USERS_SERVICE_CLIENT_SECRET = '';
 

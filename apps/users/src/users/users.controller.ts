@@ -237,5 +237,5 @@ export class UsersController {
 
 /** The request's If-Match, as a test of the user as it is now. */
 function matching(request: Request): Precondition {
-  return (current) => ifMatch(request, tagOf(current)) === 'match';
+  return (current) => ifMatch(request, tagOf(current));
 }

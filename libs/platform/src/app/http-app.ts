@@ -10,13 +10,13 @@ import type { Express, Request } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { installContextPropagation } from '@app/telemetry';
 import { Logger } from 'nestjs-pino';
-import { setupApiDocs } from '../api-docs/api-docs';
+import { setupApiDocs } from '../api-docs/openapi';
 import { PlatformSettings } from '../config/platform.settings';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { answerUnreadableRequests } from '../errors/unreadable-requests';
 import { enableCors } from '../http/cors';
 import { inSequence } from '../http/middleware';
-import { requestGuards } from '../http/request-guards';
+import { requestChecks } from '../http/request-checks';
 import { securityHeaders } from '../http/security-headers';
 import { createValidationPipe } from '../http/validation';
 import { isNotModified } from '../http/conditional';
@@ -84,7 +84,7 @@ export function configureHttpApp<T extends INestApplication>(app: T): T {
       app.get(HttpMetrics).middleware,
     ),
   );
-  express.use(requestGuards(BODY_LIMIT));
+  express.use(requestChecks(BODY_LIMIT));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   answerUnreadableRequests(app.getHttpServer() as Server);

@@ -25,8 +25,9 @@ import { SERVICE, type ServiceDefinition } from './service-definition';
  * The chassis every service boots on, the same in each: JSON logs with request ids, Prometheus
  * metrics, liveness and readiness, a shutdown that drains, `Idempotency-Key`s, bearer-token auth,
  * and, when configured, rate limiting and the service's PostgreSQL database. Global: the app's
- * config is provided under its own class and under each settings class it is composed of
- * (`AuthSettings`, `UsersClientSettings`, ...), so every provider injects only the settings it owns.
+ * config is provided under its own class, and each settings class it is composed of
+ * (`AuthSettings`, `UsersClientSettings`, ...) as an instance of that class with its values, so
+ * every provider injects only the settings it owns, and gets what its type says.
  */
 @Module({})
 export class PlatformModule {
@@ -36,12 +37,21 @@ export class PlatformModule {
   ): DynamicModule {
     const httpLogger = createHttpLogger(service.name, config);
     const hasDatabase = inDatabase(config);
+    // Each part as what it is: an instance of its own class, with its own variables' values.
     const settings = [
-      ...new Set([
-        service.config,
-        ...partsOf(service.config).map(({ part }) => part),
-      ]),
-    ].map((token) => ({ provide: token, useValue: config }));
+      { provide: service.config, useValue: config },
+      ...partsOf(service.config)
+        .filter(({ part }) => part !== service.config)
+        .map(({ part, keys }) => ({
+          provide: part,
+          useValue: Object.assign(
+            new part(),
+            Object.fromEntries(
+              keys.map((key) => [key, Reflect.get(config, key)]),
+            ),
+          ),
+        })),
+    ];
     return {
       module: PlatformModule,
       global: true,

@@ -48,7 +48,7 @@ function isTrustProxy(value: unknown): boolean {
   );
 }
 
-/** What the chassis itself reads: logs, shutdown, CORS, rate limiting; see the README. */
+/** What the chassis itself reads: logs, shutdown, CORS, rate limiting; see docs/operations.md. */
 export class PlatformSettings {
   /**
    * Where clients reach this service (`https://api.example.com/users`), the OpenAPI document's
@@ -59,6 +59,7 @@ export class PlatformSettings {
   })
   API_PUBLIC_URL = '';
 
+  /** The least severe log lines written; `silent` writes none. */
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
@@ -87,7 +88,7 @@ export class PlatformSettings {
   })
   CORS_ORIGINS = '';
 
-  /** Requests per minute per client address; 0 turns rate limiting off. */
+  /** Requests per minute per client address; past it, 429 with `Retry-After`; 0 turns it off. */
   @EnvInt()
   @Max(1_000_000)
   @Min(0)

@@ -19,18 +19,15 @@ function listedTags(header: string): '*' | string[] {
 }
 
 /**
- * An `If-Match` precondition (RFC 9110 §13.1.1), for a change to a representation: `absent` when
- * the request has none, else whether `current` is among its tags (strong comparison: a weak tag
- * never matches; `*` matches any current representation).
+ * Whether a change's `If-Match` precondition holds (RFC 9110 §13.1.1): `current` is among its tags
+ * (strong comparison: a weak tag never matches; `*` matches any current representation). A request
+ * without the header does not match: our changes require it (428 is decided before this).
  */
-export function ifMatch(
-  request: Request,
-  current: string,
-): 'absent' | 'match' | 'mismatch' {
+export function ifMatch(request: Request, current: string): boolean {
   const header = request.header('if-match');
-  if (header === undefined) return 'absent';
+  if (header === undefined) return false;
   const tags = listedTags(header);
-  return tags === '*' || tags.includes(current) ? 'match' : 'mismatch';
+  return tags === '*' || tags.includes(current);
 }
 
 /** A tag without its weak prefix: If-None-Match compares tags weakly (RFC 9110 §8.8.3.2). */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Middleware } from './middleware';
 import helmet from 'helmet';
-import { DOCS_PATH } from '../api-docs/api-docs';
+import { DOCS_PATH } from '../api-docs/openapi';
 
 /** What a helmet middleware does to a response: headers it sets and headers it removes. */
 interface HeaderChanges {

@@ -7,7 +7,7 @@ import {
   ApiSchema,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiProblems } from '../api-docs/api-docs';
+import { ApiProblems } from '../api-docs/openapi';
 import {
   Controller,
   Get,

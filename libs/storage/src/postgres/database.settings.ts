@@ -1,7 +1,7 @@
 import { EnvInt } from '@app/config';
 import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 
-/** A service's own PostgreSQL database, from its environment; see the README's Storage section. */
+/** A service's own PostgreSQL database, from its environment; see docs/operations.md. */
 export class DatabaseSettings {
   /** This service's own PostgreSQL database; empty keeps everything in process memory. */
   @Matches(/^$|^postgres(ql)?:\/\/\S+$/, {
@@ -42,7 +42,7 @@ export class DatabaseSettings {
   @IsInt()
   DATABASE_CONNECT_TIMEOUT_MS = 2000;
 
-  /** The server cancels any statement running longer than this. */
+  /** The server cancels any statement running longer than this (503 to the client). */
   @EnvInt()
   @Max(600_000)
   @Min(100)

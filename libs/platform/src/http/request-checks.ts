@@ -119,7 +119,7 @@ function refusePrototypeKeys(
  * Express's parser within `bodyLimit`, that is an object, and no prototype keys in body or query.
  * Methods without a body only have their query checked.
  */
-export function requestGuards(bodyLimit: string): Middleware {
+export function requestChecks(bodyLimit: string): Middleware {
   const withBody = inSequence(
     requireJsonBody,
     json({ limit: bodyLimit, type: JSON_TYPES }),
