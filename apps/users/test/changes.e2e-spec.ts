@@ -7,6 +7,7 @@ import {
   startTestApp,
   testConfig,
 } from '@app/testing';
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { App } from 'supertest/types';
 import { UsersAppModule } from '../src/app.module';
@@ -42,6 +43,27 @@ describe('changing and erasing users (e2e)', () => {
       );
       expect(response.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
       expect(response.headers['cache-control']).toBe('no-cache');
+    });
+
+    it('hashes each version of a user into its tag once, not on every answer', async () => {
+      const hashing = jest.spyOn(crypto, 'createHash');
+      // Express hashes bodies for its own weak tags with sha1; ours are sha256.
+      const ourTags = () =>
+        hashing.mock.calls.filter(([algorithm]) => algorithm === 'sha256')
+          .length;
+      try {
+        const first = await tagOf(1);
+        for (let i = 0; i < 4; i++) expect(await tagOf(1)).toBe(first);
+        await http().get('/users/1').set('If-None-Match', first).expect(304);
+        expect(ourTags()).toBe(1);
+        await patch(1, { name: 'Alicia' }, first).expect(200);
+        const second = await tagOf(1);
+        expect(second).not.toBe(first);
+        expect(await tagOf(1)).toBe(second);
+        expect(ourTags()).toBe(2);
+      } finally {
+        hashing.mockRestore();
+      }
     });
 
     it('answers If-None-Match with the current tag 304, without a body', async () => {

@@ -27,7 +27,7 @@ import {
   ApiCommonProblems,
   ApiIdParam,
   ApiProblems,
-  entityTag,
+  EntityTags,
   IdParam,
   ifMatch,
   preconditionRequired,
@@ -47,10 +47,6 @@ import type { User } from './users.repository';
 import type { Precondition } from './users.service';
 import { UsersService } from './users.service';
 
-/** The user's version on the wire: every change of the user changes it. */
-const tagOf = (user: User) =>
-  entityTag(user.id, user.version, user.name, user.email);
-
 const ETAG = {
   ETag: {
     required: true,
@@ -61,8 +57,8 @@ const ETAG = {
 };
 
 /** What an answer with the user carries: its tag, and that any cache must revalidate it. */
-function withVersion(response: Response, user: User): UserDto {
-  response.setHeader('ETag', tagOf(user));
+function withVersion(response: Response, user: User, tag: string): UserDto {
+  response.setHeader('ETag', tag);
   response.setHeader('Cache-Control', 'no-cache');
   return { name: user.name, email: user.email };
 }
@@ -71,7 +67,25 @@ function withVersion(response: Response, user: User): UserDto {
 @ApiCommonProblems()
 @Controller('users')
 export class UsersController {
+  /** Each version of a user is hashed into its tag once, not on every answer. */
+  private readonly tags = new EntityTags();
+
   constructor(private readonly users: UsersService) {}
+
+  /** The user's version on the wire: every change of the user changes it. */
+  private tagOf(user: User): string {
+    return this.tags.of(user.id, [
+      user.id,
+      user.version,
+      user.name,
+      user.email,
+    ]);
+  }
+
+  /** The request's If-Match, as a test of the user as it is now. */
+  private matching(request: Request): Precondition {
+    return (current) => ifMatch(request, this.tagOf(current));
+  }
 
   @Get(':id')
   @RequireScopes('users:read')
@@ -112,7 +126,8 @@ export class UsersController {
     @IdParam() id: number,
     @Res({ passthrough: true }) response: Response,
   ): Promise<UserDto> {
-    return withVersion(response, await this.users.get(id));
+    const user = await this.users.get(id);
+    return withVersion(response, user, this.tagOf(user));
   }
 
   @Patch(':id')
@@ -160,8 +175,12 @@ export class UsersController {
         'The patch changes nothing: give name, email or both',
       );
     if (request.header('if-match') === undefined) throw preconditionRequired();
-    const updated = await this.users.update(id, changes, matching(request));
-    return withVersion(response, updated);
+    const updated = await this.users.update(
+      id,
+      changes,
+      this.matching(request),
+    );
+    return withVersion(response, updated, this.tagOf(updated));
   }
 
   @Delete(':id')
@@ -188,7 +207,9 @@ export class UsersController {
   async erase(@IdParam() id: number, @Req() request: Request): Promise<void> {
     await this.users.erase(
       id,
-      request.header('if-match') === undefined ? undefined : matching(request),
+      request.header('if-match') === undefined
+        ? undefined
+        : this.matching(request),
     );
   }
 
@@ -233,9 +254,4 @@ export class UsersController {
       email: user.email,
     }));
   }
-}
-
-/** The request's If-Match, as a test of the user as it is now. */
-function matching(request: Request): Precondition {
-  return (current) => ifMatch(request, tagOf(current));
 }

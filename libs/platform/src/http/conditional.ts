@@ -12,6 +12,33 @@ export function entityTag(...parts: (string | number)[]): string {
   return `"${createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 27)}"`;
 }
 
+/**
+ * The entity tags of a process's records, each worked out once per version rather than hashed on
+ * every answer: a record's tag is kept with the parts it was made of, and made again only when
+ * they change. At most `limit` records are kept; past that the oldest is forgotten.
+ */
+export class EntityTags {
+  private readonly known = new Map<number, { parts: Parts; tag: string }>();
+
+  constructor(private readonly limit = 10_000) {}
+
+  /** The tag of record `id` made of `parts` (as `entityTag` makes it). */
+  of(id: number, parts: Parts): string {
+    const known = this.known.get(id);
+    if (known && samePart(known.parts, parts)) return known.tag;
+    const tag = entityTag(...parts);
+    if (!known && this.known.size >= this.limit)
+      this.known.delete(this.known.keys().next().value!);
+    this.known.set(id, { parts, tag });
+    return tag;
+  }
+}
+
+type Parts = readonly (string | number)[];
+
+const samePart = (a: Parts, b: Parts) =>
+  a.length === b.length && a.every((part, i) => part === b[i]);
+
 /** The tags listed in an If-Match or If-None-Match header, or `*`. */
 function listedTags(header: string): '*' | string[] {
   if (header.trim() === '*') return '*';
