@@ -31,20 +31,60 @@ describe('users app safe defaults (e2e)', () => {
   describe('security headers', () => {
     beforeEach(() => boot());
 
+    /** Every header of the families helmet and OWASP's cheat sheets deal in, as answered. */
+    const securityHeadersOf = (headers: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(headers).filter(([name]) =>
+          /^(cache-control|content-security-policy|strict-transport-security|referrer-policy|origin-agent-cluster|x-|cross-origin-)/.test(
+            name,
+          ),
+        ),
+      );
+
     it.each([
-      ['a JSON answer', '/users/1'],
-      ['a problem', '/users/99'],
-    ])('are set on %s, and x-powered-by is not', async (_case, path) => {
-      const response = await http().get(path);
-      expect(response.headers).toMatchObject({
-        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
-        'x-content-type-options': 'nosniff',
-        'x-frame-options': 'SAMEORIGIN',
-        'strict-transport-security': expect.stringContaining('max-age='),
-        'referrer-policy': 'no-referrer',
-        'cross-origin-resource-policy': 'same-origin',
-      });
-      expect(response.headers['x-powered-by']).toBeUndefined();
+      ['a JSON answer', '/users', 'no-store'],
+      ['a problem', '/users/99', 'no-store'],
+      ['a user, which may be kept and revalidated', '/users/1', 'no-cache'],
+    ])(
+      "are the API's set on %s (OWASP's REST Security Cheat Sheet), and x-powered-by is not",
+      async (_case, path, cacheControl) => {
+        const response = await http().get(path);
+        expect(securityHeadersOf(response.headers)).toEqual({
+          'cache-control': cacheControl,
+          'content-security-policy':
+            "default-src 'none'; frame-ancestors 'none'",
+          'strict-transport-security': 'max-age=31536000; includeSubDomains',
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+          'x-request-id': expect.any(String),
+        });
+      },
+    );
+
+    it("are a page's on Swagger UI, which loads its own scripts, styles and images", async () => {
+      const response = await http().get('/docs/');
+      expect(response.status).toBe(200);
+      const headers = securityHeadersOf(response.headers);
+      expect(Object.keys(headers).sort()).toEqual([
+        'content-security-policy',
+        'cross-origin-opener-policy',
+        'cross-origin-resource-policy',
+        'origin-agent-cluster',
+        'referrer-policy',
+        'strict-transport-security',
+        'x-content-type-options',
+        'x-dns-prefetch-control',
+        'x-download-options',
+        'x-frame-options',
+        'x-permitted-cross-domain-policies',
+        'x-request-id',
+        'x-xss-protection',
+      ]);
+      expect(headers['content-security-policy']).toContain("script-src 'self'");
+      expect(headers['content-security-policy']).not.toContain(
+        'upgrade-insecure-requests',
+      );
+      expect(headers['x-frame-options']).toBe('SAMEORIGIN');
     });
   });
 
