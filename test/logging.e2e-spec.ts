@@ -1,10 +1,15 @@
 import {
   BuiltApp,
   eventually,
+  builtMain,
   freePort,
   jsonLines,
   startBuiltApp,
 } from '@app/testing';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('logs of a built app (real process)', () => {
@@ -89,6 +94,7 @@ describe('logs of a built app (real process)', () => {
 
   it('writes application logs as JSON too', async () => {
     await startUsers();
+    await until((output) => output.includes('successfully started'));
     expect(jsonLines(users!.output())).toContainEqual(
       expect.objectContaining({
         level: 30,
@@ -168,5 +174,75 @@ describe('logs of a built app (real process)', () => {
       .find((l) => l.includes('pretty-1'));
     expect(line).toMatch(/INFO.*request completed/);
     expect(line!.startsWith('{')).toBe(false);
+  });
+
+  describe('writes its lines in batches, and loses none as the process ends', () => {
+    let dir: string;
+    beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'lines-'))));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The built users app with its standard output going to a file, as a log collector reads it. */
+    async function usersWritingTo(file: string) {
+      const port = await freePort();
+      const child = spawn(process.execPath, [builtMain('users')], {
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          SHUTDOWN_DRAIN_MS: '0',
+          USERS_PORT: String(port),
+          NODE_OPTIONS: `--require ${join(__dirname, 'logging', 'faults.cjs')}`,
+        },
+        stdio: ['ignore', openSync(file, 'w'), 'ignore'],
+      });
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => resolve(code)),
+      );
+      const url = `http://127.0.0.1:${port}`;
+      await eventually(
+        () =>
+          fetch(`${url}/health/live`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (status) => status === 200,
+        'users to answer',
+      );
+      return { child, exited, url };
+    }
+
+    it.each([
+      ['SIGTERM', 0],
+      ['an uncaught exception', 1],
+      ['process.exit', 3],
+    ])('has the last lines before %s on disk', async (ending, code) => {
+      const file = join(dir, `${code}.log`);
+      const users = await usersWritingTo(file);
+      const ids = Array.from({ length: 120 }, (_, i) => `last-${code}-${i}`);
+      // Many lines at once, so that some are in a batch not yet written when the process ends.
+      for (let i = 0; i < ids.length; i += 30)
+        await Promise.all(
+          ids.slice(i, i + 30).map((id) =>
+            fetch(`${users.url}/users/1`, {
+              headers: { 'x-request-id': id },
+            }),
+          ),
+        );
+      const last = `last-${code}-final`;
+      ids.push(last);
+      const fault = { 0: undefined, 1: 'throw', 3: 'exit' }[code];
+      await fetch(`${users.url}/users/1`, {
+        headers: { 'x-request-id': last, ...(fault && { 'x-fault': fault }) },
+      });
+      if (ending === 'SIGTERM') users.child.kill('SIGTERM');
+      expect(await users.exited).toBe(code);
+      const lines = jsonLines(readFileSync(file, 'utf8'));
+      const written = new Set(lines.map((line) => line.request_id));
+      expect(ids.filter((id) => !written.has(id))).toEqual([]);
+      // A shutdown's own lines are the last it writes, milliseconds before it exits.
+      if (ending === 'SIGTERM')
+        expect(lines.at(-1)).toMatchObject({
+          msg: expect.stringMatching(/^Drained/),
+        });
+    });
   });
 });

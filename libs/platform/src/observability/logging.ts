@@ -2,6 +2,7 @@ import { principalOf } from '@app/auth';
 import type { NextFunction, Request, Response } from 'express';
 import { createRequire } from 'node:module';
 import pino, { type Level, type Logger } from 'pino';
+import { LineBatches } from './line-batches';
 import { currentContext, currentLogFields } from './request-context';
 import type { PlatformSettings } from '../config/platform.settings';
 import { isOperationsRoute, routeOf } from '../http/routes';
@@ -58,9 +59,8 @@ export function createHttpLogger(
         },
       }),
     },
-    // Lines leave asynchronously: those logged while a write is under way go out together in the
-    // next one rather than a system call each, and pino flushes the rest when the process exits.
-    pretty ? undefined : pino.destination({ dest: 1, sync: true }),
+    // Written in batches, and on disk before the process exits (LineBatches).
+    pretty ? undefined : new LineBatches(),
   );
 
   const middleware = (
