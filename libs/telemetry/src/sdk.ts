@@ -44,7 +44,11 @@ export function tracingConfiguration(serviceName: string): SdkConfiguration {
   };
 }
 
-/** Starts the SDK; returns what flushes and stops it. */
+/**
+ * Starts the SDK; returns what flushes and stops it. Loaded with require() by startTracing only
+ * when traces are exported.
+ * @public
+ */
 export function startSdk(serviceName: string): () => Promise<void> {
   const configuration = tracingConfiguration(serviceName);
   const sdk = new NodeSDK(configuration);

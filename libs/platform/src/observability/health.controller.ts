@@ -47,7 +47,7 @@ const CHECKS = {
 
 /** What terminus answers: the overall status and each check, by name. */
 @ApiSchema({ name: 'Health' })
-export class HealthDto {
+class HealthDto {
   @ApiProperty({ enum: ['ok', 'degraded', 'error', 'shutting_down'] })
   status: string;
 
