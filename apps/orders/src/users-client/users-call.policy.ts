@@ -11,6 +11,7 @@ import {
   fullJitterGenerator,
   handleWhen,
   IPolicy,
+  IRetryContext,
   retry,
   TaskCancelledError,
   timeout,
@@ -18,6 +19,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { Gauge, Registry } from 'prom-client';
+import { RetryBudget, RetryRefusedError } from './retry-budget';
 import { UsersClientSettings } from './users-client.settings';
 
 /** The users app answered 5xx: retried if 502, 503 or 504; counted by the breaker unless 503. */
@@ -27,6 +29,13 @@ export class UsersServerError extends Error {
     this.name = 'UsersServerError';
   }
 }
+
+/**
+ * The retry budget's reserve, whatever the calls: 10 retries in any 10 s, enough for a quiet
+ * orders to retry a few lone failures; what users may receive beyond the share, per process.
+ */
+const RETRY_BUDGET_MIN_PER_S = 1;
+const RETRY_BUDGET_WINDOW_MS = 10_000;
 
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
 
@@ -79,17 +88,23 @@ const CIRCUIT_STATE_NAMES: Record<CircuitState, string> = {
 /**
  * How a GET to users is made to survive faults, the way a service mesh would: a bound on calls
  * in flight; one deadline for the whole call; retries with full-jitter exponential backoff, only
- * for faults a retry can fix; a breaker counting each failed attempt, so a dead users app is not
- * hammered; and a timeout per attempt. Every timeout is aggressive: the caller gets its answer at
- * the deadline whatever the attempt is doing, and the attempt's signal aborts its request. The
- * breaker's state is a metric and a log line when it changes.
+ * for faults a retry can fix, and only within a budget (RetryBudget), so that retries add at most
+ * a share to the calls users receives however many fail; a breaker counting each failed attempt,
+ * so a dead users app is not hammered; and a timeout per attempt. Every timeout is aggressive:
+ * the caller gets its answer at the deadline whatever the attempt is doing, and the attempt's
+ * signal aborts its request. The breaker's state is a metric and a log line when it changes; the
+ * budget's refusals are a log line when they begin, and the calls' outcome (see UsersClient).
  */
 @Injectable()
 export class UsersCallPolicy {
   private readonly logger = new Logger('UsersClient');
-  /** bulkhead → deadline → retry → breaker → attempt timeout, outermost first. */
-  private readonly policy: IPolicy;
+  /** bulkhead → deadline → retry, outermost first; each attempt then goes through `attempts`. */
+  private readonly calls: IPolicy<IRetryContext>;
+  /** breaker → attempt timeout; between the two, the retry budget (see `execute`). */
+  private readonly attempts: IPolicy;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly budget: RetryBudget;
+  private readonly maxRetries: number;
 
   constructor(
     config: UsersClientSettings,
@@ -99,7 +114,17 @@ export class UsersCallPolicy {
       halfOpenAfter: config.USERS_SERVICE_BREAKER_COOLDOWN_MS,
       breaker: new ConsecutiveBreaker(config.USERS_SERVICE_BREAKER_THRESHOLD),
     });
-    this.policy = wrap(
+    this.maxRetries = config.USERS_SERVICE_RETRIES;
+    this.budget = new RetryBudget({
+      percent: config.USERS_SERVICE_RETRY_BUDGET_PERCENT,
+      minRetriesPerS: RETRY_BUDGET_MIN_PER_S,
+      windowMs: RETRY_BUDGET_WINDOW_MS,
+      onRefusalsBegin: () =>
+        this.logger.warn(
+          'Retry budget to the users service spent: failed calls are not all retried for now',
+        ),
+    });
+    this.calls = wrap(
       bulkhead(config.USERS_SERVICE_MAX_CONCURRENCY, 0),
       timeout(config.USERS_SERVICE_TIMEOUT_MS, TIMEOUT_OPTIONS),
       retry(handleWhen(isRetryable), {
@@ -110,6 +135,8 @@ export class UsersCallPolicy {
           maxDelay: config.USERS_SERVICE_TIMEOUT_MS,
         }),
       }),
+    );
+    this.attempts = wrap(
       this.breaker,
       timeout(config.USERS_SERVICE_ATTEMPT_TIMEOUT_MS, TIMEOUT_OPTIONS),
     );
@@ -150,6 +177,20 @@ export class UsersCallPolicy {
     attempt: (context: { signal: AbortSignal }) => Promise<T>,
     deadline?: AbortSignal,
   ): Promise<T> {
-    return this.policy.execute(attempt, deadline);
+    return this.calls.execute(async ({ attempt: retries, signal }) => {
+      // A call, not an attempt, adds to the budget; one the bulkhead turns away never gets here.
+      if (retries === 0) this.budget.recordCall();
+      try {
+        return await this.attempts.execute(attempt, signal);
+      } catch (error) {
+        // Asked only when a retry would follow, so that the last attempt's failure, or one past
+        // the deadline, spends nothing; refused, the call ends with this failure, at once.
+        const retryFollows =
+          isRetryable(error) && retries < this.maxRetries && !signal.aborted;
+        if (retryFollows && !this.budget.tryRetry())
+          throw new RetryRefusedError(error);
+        throw error;
+      }
+    }, deadline);
   }
 }

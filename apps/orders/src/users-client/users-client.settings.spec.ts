@@ -2,12 +2,13 @@ import { ConfigError, loadConfig } from '@app/config';
 import { OrdersConfig } from '../orders.config';
 
 describe('OrdersConfig', () => {
-  it('defaults to a 2 s deadline, 1 s attempts, 2 retries, a breaker at 5 failures for 10 s', () => {
+  it('defaults to a 2 s deadline, 1 s attempts, 2 retries within a 20% budget, a breaker at 5 failures for 10 s', () => {
     expect(loadConfig(OrdersConfig, {})).toMatchObject({
       USERS_SERVICE_URL: 'http://localhost:5001',
       USERS_SERVICE_TIMEOUT_MS: 2000,
       USERS_SERVICE_ATTEMPT_TIMEOUT_MS: 1000,
       USERS_SERVICE_RETRIES: 2,
+      USERS_SERVICE_RETRY_BUDGET_PERCENT: 20,
       USERS_SERVICE_BREAKER_THRESHOLD: 5,
       USERS_SERVICE_BREAKER_COOLDOWN_MS: 10_000,
       USERS_SERVICE_MAX_CONCURRENCY: 50,
@@ -27,6 +28,9 @@ describe('OrdersConfig', () => {
 
   it.each([
     ['USERS_SERVICE_RETRIES', '3'],
+    ['USERS_SERVICE_RETRY_BUDGET_PERCENT', '101'],
+    ['USERS_SERVICE_RETRY_BUDGET_PERCENT', '-1'],
+    ['USERS_SERVICE_RETRY_BUDGET_PERCENT', '12.5'],
     ['USERS_SERVICE_BREAKER_THRESHOLD', '0'],
     ['USERS_SERVICE_MAX_CONCURRENCY', '0'],
     ['USERS_SERVICE_URL', 'localhost:5001'],

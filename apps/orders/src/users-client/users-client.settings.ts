@@ -67,6 +67,17 @@ export class UsersClientSettings {
   @IsInt()
   USERS_SERVICE_RETRY_DELAY_MS = 100;
 
+  /**
+   * The retry budget: each orders process retries at most this percent of its calls to users in
+   * the last 10 s, plus 10, so a lone failure is still retried; a call refused a retry fails as
+   * its attempt did. 0 leaves the 10; to never retry, set USERS_SERVICE_RETRIES=0.
+   */
+  @EnvInt()
+  @Max(100)
+  @Min(0)
+  @IsInt()
+  USERS_SERVICE_RETRY_BUDGET_PERCENT = 20;
+
   /** Consecutive failed attempts that open the circuit. */
   @EnvInt()
   @Max(1000)

@@ -29,7 +29,10 @@ describe('UsersClient', () => {
 
   // A deadline no loaded machine reaches by accident; the one test about deadlines sets 50 ms,
   // where only the deadline can end the call, so its outcome does not depend on the machine.
-  async function makeClient(deadlineMs = 30_000): Promise<UsersClient> {
+  async function makeClient(
+    deadlineMs = 30_000,
+    settings: Partial<UsersClientSettings> = {},
+  ): Promise<UsersClient> {
     registry = new Registry();
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -47,6 +50,7 @@ describe('UsersClient', () => {
             USERS_SERVICE_TIMEOUT_MS: deadlineMs,
             USERS_SERVICE_ATTEMPT_TIMEOUT_MS: deadlineMs,
             USERS_SERVICE_RETRY_DELAY_MS: 0,
+            ...settings,
           }),
         },
         { provide: METRICS_REGISTRY, useValue: registry },
@@ -200,6 +204,63 @@ describe('UsersClient', () => {
     expect(
       ['ok', 'not_found', 'bad_gateway', 'unavailable', 'timeout'].map(count),
     ).toEqual([1, 1, 1, 1, undefined]);
+  });
+
+  describe('with the retry budget spent', () => {
+    const outcome = async (name: string) =>
+      sampleValue(
+        parsePrometheusText(await registry.metrics()),
+        'users_client_request_duration_seconds_count',
+        { outcome: name },
+      );
+
+    /** A budget of the reserve alone (10 retries), spent by five calls that each retried twice. */
+    async function spend(status: number): Promise<void> {
+      client = await makeClient(30_000, {
+        USERS_SERVICE_RETRY_BUDGET_PERCENT: 0,
+        // Not opened by the 502s: what answers the sixth call is the budget, not the breaker.
+        USERS_SERVICE_BREAKER_THRESHOLD: 1000,
+      });
+      respond(status, '{}');
+      for (let i = 0; i < 5; i++) await client.findUser(1).catch(() => {});
+      expect(get).toHaveBeenCalledTimes(15);
+      get.mockClear();
+    }
+
+    it.each([
+      [503, 503, 'The users service is unavailable for now'],
+      [502, 502, 'The users service gave an invalid answer'],
+    ])(
+      'answers a %s without retrying it, as its last attempt would be, counted as retry_refused',
+      async (status, answered, detail) => {
+        await spend(status);
+        await expect(problemOf(client.findUser(1))).resolves.toMatchObject({
+          status: answered,
+          detail,
+        });
+        expect(get).toHaveBeenCalledTimes(1);
+        await expect(outcome('retry_refused')).resolves.toBe(1);
+      },
+    );
+
+    it('still shows a confirmed copy, counted as stale', async () => {
+      await spend(503);
+      const ALICE = { name: 'Alice', email: 'alice@example.com' };
+      copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 1000 };
+      await expect(client.findUserOrCopy(1)).resolves.toEqual({
+        user: ALICE,
+        copy: { ageS: 1 },
+      });
+      expect(get).toHaveBeenCalledTimes(1);
+      await expect(outcome('stale')).resolves.toBe(1);
+      await expect(outcome('retry_refused')).resolves.toBeUndefined();
+    });
+
+    it('does not touch what needs no retry: a 404 is still null', async () => {
+      await spend(503);
+      respond(404, '');
+      await expect(client.findUser(1)).resolves.toBeNull();
+    });
   });
 
   describe('findUserOrCopy', () => {

@@ -1,8 +1,9 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { ProblemException, UserDto } from '@app/contracts';
-import { METRICS_REGISTRY } from '@app/platform';
+import { annotateRequestLog, METRICS_REGISTRY } from '@app/platform';
 import { Histogram, Registry } from 'prom-client';
 import { TokenUnavailableError } from './access-token.service';
+import { RetryRefusedError } from './retry-budget';
 import { UsersCache } from './users.cache';
 import { UsersCall } from './users.call';
 import { UsersProblems } from './users.problems';
@@ -14,6 +15,7 @@ export type UsersCallOutcome =
   | 'unavailable'
   | 'bad_gateway'
   | 'token_unavailable'
+  | 'retry_refused'
   | 'stale';
 
 /** A user as users answered now, or, with `copy`, as it last confirmed them. */
@@ -31,6 +33,17 @@ const OUTCOME_BY_STATUS: Record<number, UsersCallOutcome> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable',
   [HttpStatus.BAD_GATEWAY]: 'bad_gateway',
 };
+
+/**
+ * How a call failed: no token; a retry the retry budget refused (whatever users last answered,
+ * so that refusals are counted); else by the status orders answers with.
+ */
+function failedOutcome(error: unknown, cause: unknown): UsersCallOutcome {
+  if (cause instanceof TokenUnavailableError) return 'token_unavailable';
+  if (cause instanceof RetryRefusedError) return 'retry_refused';
+  const status = error instanceof ProblemException ? error.getStatus() : 0;
+  return OUTCOME_BY_STATUS[status] ?? 'bad_gateway';
+}
 
 /**
  * The orders app's only door to the users app. A lookup is one call (UsersCall: the token, the
@@ -85,18 +98,16 @@ export class UsersClient {
       stop({ outcome: user ? 'ok' : 'not_found' });
       return { user };
     } catch (error) {
+      const cause = error instanceof Error ? error.cause : undefined;
+      // On the request's line even when a copy then stands in: the call ended before its retries.
+      if (cause instanceof RetryRefusedError)
+        annotateRequestLog({ users_retry_refused: true });
       const copy = copyOnFailure ? this.confirmedCopy(id, error) : undefined;
       if (copy) {
         stop({ outcome: 'stale' });
         return copy;
       }
-      const status = error instanceof ProblemException ? error.getStatus() : 0;
-      stop({
-        outcome:
-          (error as Error).cause instanceof TokenUnavailableError
-            ? 'token_unavailable'
-            : (OUTCOME_BY_STATUS[status] ?? 'bad_gateway'),
-      });
+      stop({ outcome: failedOutcome(error, cause) });
       throw error;
     }
   }

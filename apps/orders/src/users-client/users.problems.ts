@@ -8,6 +8,7 @@ import {
   TaskCancelledError,
 } from 'cockatiel';
 import { TokenUnavailableError } from './access-token.service';
+import { RetryRefusedError } from './retry-budget';
 import { UsersServerError } from './users-call.policy';
 import { UsersClientSettings } from './users-client.settings';
 
@@ -25,17 +26,20 @@ export class UsersProblems {
 
   /** What the call gave up with (the policy's errors, the token's), as the answer orders gives. */
   of(error: unknown, path: string): ProblemException {
+    // A retry the budget refused leaves the failure before it, answered as that one; the refusal
+    // stays the cause, for the call's outcome.
+    const failure = error instanceof RetryRefusedError ? error.failure : error;
     const options = { cause: error };
     const unavailable = (detail: string, retryAfterS = 1) =>
       new ProblemException(HttpStatus.SERVICE_UNAVAILABLE, detail, {
         ...options,
         headers: { 'Retry-After': String(retryAfterS) },
       });
-    if (error instanceof TokenUnavailableError)
+    if (failure instanceof TokenUnavailableError)
       return unavailable(
         'The users service is unavailable: no access token for it could be had',
       );
-    if (error instanceof BulkheadRejectedError) {
+    if (failure instanceof BulkheadRejectedError) {
       this.logger.warn(
         `GET ${path} refused: ${this.config.USERS_SERVICE_MAX_CONCURRENCY} calls already in flight`,
       );
@@ -43,12 +47,12 @@ export class UsersProblems {
         'The users service is busy: too many calls to it are in flight',
       );
     }
-    if (error instanceof BrokenCircuitError)
+    if (failure instanceof BrokenCircuitError)
       return unavailable(
         'The users service is unavailable (circuit open after repeated failures)',
         Math.ceil(this.config.USERS_SERVICE_BREAKER_COOLDOWN_MS / 1000),
       );
-    if (error instanceof TaskCancelledError) {
+    if (failure instanceof TaskCancelledError) {
       this.logger.warn(
         `GET ${path} gave no answer within ${this.config.USERS_SERVICE_TIMEOUT_MS} ms`,
       );
@@ -58,14 +62,17 @@ export class UsersProblems {
         options,
       );
     }
-    if (error instanceof UsersServerError) {
-      if (error.status !== HttpStatus.SERVICE_UNAVAILABLE)
-        return this.badGateway(`answered ${error.status} to GET ${path}`);
+    if (failure instanceof UsersServerError) {
+      if (failure.status !== HttpStatus.SERVICE_UNAVAILABLE)
+        return this.badGateway(
+          `answered ${failure.status} to GET ${path}`,
+          error,
+        );
       this.logger.warn(`The users service answered 503 to GET ${path}`);
       return unavailable('The users service is unavailable for now');
     }
     this.logger.warn(
-      `GET ${path} failed: ${(error as { code?: string }).code ?? String(error)} (${this.config.USERS_SERVICE_URL})`,
+      `GET ${path} failed: ${(failure as { code?: string }).code ?? String(failure)} (${this.config.USERS_SERVICE_URL})`,
     );
     return new ProblemException(
       HttpStatus.SERVICE_UNAVAILABLE,
@@ -74,12 +81,13 @@ export class UsersProblems {
     );
   }
 
-  /** Users answered, but nothing orders can use. */
-  badGateway(what: string): ProblemException {
+  /** Users answered, but nothing orders can use; `cause`, what the call gave up with, if any. */
+  badGateway(what: string, cause?: unknown): ProblemException {
     this.logger.warn(`The users service ${what}`);
     return new ProblemException(
       HttpStatus.BAD_GATEWAY,
       'The users service gave an invalid answer',
+      { cause },
     );
   }
 
