@@ -215,6 +215,54 @@ describe('both built apps on PostgreSQL', () => {
     });
   });
 
+  it('answers a write on a server that cannot write (a standby, an old primary back as one) with 503 problem+json and Retry-After, and writes again on a fresh connection once it can', async () => {
+    await startUsers();
+    await users.stop();
+    // From the server's own database: a session of the users database could not change it back.
+    const server = Object.assign(new URL(usersDb.url), {
+      pathname: '/postgres',
+    }).href;
+    const name = new URL(usersDb.url).pathname.slice(1);
+    // Every session opened from now on is read-only, as on a hot standby (SQLSTATE 25006 for any
+    // write); migrations are a release step's, as they are against a cluster that fails over.
+    await queryTestDatabase(
+      server,
+      `alter database ${name} set default_transaction_read_only = on`,
+    );
+    await startUsers({ DATABASE_MIGRATE_AT_START: 'false' });
+    await expect(json(`${users.url}/users/1`)).resolves.toMatchObject({
+      status: 200,
+    });
+    const refused = await json(`${users.url}/users`, {
+      name: 'Rhea',
+      email: 'rhea@x.io',
+    });
+    expect(refused).toMatchObject({
+      status: 503,
+      type: 'application/problem+json; charset=utf-8',
+      retryAfter: '1',
+    });
+    expect(JSON.parse(refused.text).detail).toBe(
+      'The database is unavailable; try again shortly.',
+    );
+    // The reason in the log, written as the answer leaves.
+    await eventually(
+      () => users.output(),
+      (output) =>
+        output.includes('the server is read-only (a standby, not the primary)'),
+      'the log to say the server is read-only',
+    );
+
+    // The primary is reachable again: only a new session can write. The next request gets one.
+    await queryTestDatabase(
+      server,
+      `alter database ${name} reset default_transaction_read_only`,
+    );
+    await expect(
+      json(`${users.url}/users`, { name: 'Rhea', email: 'rhea@x.io' }),
+    ).resolves.toMatchObject({ status: 201, text: '{"user_id":3}' });
+  });
+
   it('lets exactly one of two PATCHes with the same If-Match win, sent to two replicas at once; erasures stay erased on both', async () => {
     await startUsers();
     const first = users;

@@ -1,5 +1,6 @@
 import {
   createTestDatabase,
+  eventually,
   startTcpProxy,
   queryTestDatabase,
   testDatabaseClient,
@@ -176,6 +177,126 @@ describe('Database', () => {
       process.off('uncaughtException', uncaught);
       await proxy.close();
     }
+  });
+
+  describe('on a server that cannot write (SQLSTATE 25006)', () => {
+    const name = () => new URL(created.url).pathname.slice(1);
+    // Sessions that start from now on are read-only, as on a standby or an old primary back as
+    // one; sessions already open keep what they started with.
+    const readOnly = (on: boolean) =>
+      // From the server's own database: a session of this one could not change it back.
+      queryTestDatabase(
+        Object.assign(new URL(created.url), { pathname: '/postgres' }).href,
+        on
+          ? `alter database ${name()} set default_transaction_read_only = on`
+          : `alter database ${name()} reset default_transaction_read_only`,
+      );
+    const insert = (database: Database, id: number) =>
+      database.run((db) => sql`insert into things values (${id})`.execute(db));
+    const backends = async (database: Database) =>
+      (
+        await database.run((db) =>
+          sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db),
+        )
+      ).rows[0].pid;
+
+    const closed = (...pids: number[]) =>
+      eventually(
+        () =>
+          queryTestDatabase<{ pid: number }>(
+            created.url,
+            'select pid from pg_stat_activity where pid = any($1)',
+            [pids],
+          ),
+        (rows) => rows.length === 0,
+        'the connections opened on the read-only server to be closed',
+      );
+
+    beforeEach(async () => {
+      await queryTestDatabase(
+        created.url,
+        'create table things (id integer primary key)',
+      );
+      await readOnly(true);
+    });
+
+    it('answers StoreUnavailableError, and the next write gets a fresh connection that may reach the primary', async () => {
+      const database = open(created.url, MIGRATIONS);
+      // Three connections open on the read-only server, idle in the pool.
+      const opened = await Promise.all(
+        [1, 2, 3].map(() =>
+          database.run((db) =>
+            sql<{
+              pid: number;
+            }>`select pg_backend_pid() as pid, pg_sleep(0.2)`.execute(db),
+          ),
+        ),
+      );
+      const stale = opened.map(({ rows }) => rows[0].pid);
+      expect(new Set(stale).size).toBe(3);
+
+      const refused = await insert(database, 1).catch(
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect(refused).toMatchObject({
+        reason: 'the server is read-only (a standby, not the primary)',
+      });
+      // Inside a unit of work too (a create and its Idempotency-Key's answer).
+      await expect(
+        database.unitOfWork(
+          () => insert(database, 2),
+          async () => undefined,
+        ),
+      ).rejects.toBeInstanceOf(StoreUnavailableError);
+
+      // The primary is reachable now: a new session can write, an old one still cannot.
+      await readOnly(false);
+      await expect(insert(database, 3)).resolves.toBeDefined();
+      // None of the connections opened before is used again, idle ones included: they are closed.
+      expect(stale).not.toContain(await backends(database));
+      await closed(...stale);
+    });
+
+    it('keeps the connections opened after the one that met it: they may have reached the new primary', async () => {
+      const database = open(created.url, MIGRATIONS);
+      const session = () =>
+        database
+          .run((db) =>
+            sql<{
+              pid: number;
+              read_only: string;
+            }>`select pg_backend_pid() as pid, current_setting('default_transaction_read_only') as read_only, pg_sleep(0.2)`.execute(
+              db,
+            ),
+          )
+          .then(({ rows }) => rows[0]);
+      const old = await session();
+      // The address leads to the primary now; the pool still holds the old connection.
+      await readOnly(false);
+      const [a, b] = await Promise.all([session(), session()]);
+      const pids = [a.pid, b.pid];
+      expect(pids).toContain(old.pid);
+      const fresh = [a, b].find((one) => one.pid !== old.pid);
+      expect(fresh?.read_only).toBe('off');
+
+      // One write on each: the old connection's is refused, the new one's is stored.
+      const writes = await Promise.allSettled(
+        [1, 2].map((id) =>
+          database.run((db) =>
+            sql`insert into things select ${id} from pg_sleep(0.2)`.execute(db),
+          ),
+        ),
+      );
+      expect(writes.map(({ status }) => status).sort()).toEqual([
+        'fulfilled',
+        'rejected',
+      ]);
+      expect(await backends(database)).toBe(fresh?.pid);
+      await insert(database, 3);
+      expect(await backends(database)).toBe(fresh?.pid);
+      await closed(old.pid);
+    });
   });
 
   it('runs a serialization failure again instead of failing the request', async () => {

@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
   toStoreError,
 } from './errors';
+import { ReadOnlyAwarePool } from './read-only-aware-pool';
 import { UnitOfWork } from './unit-of-work';
 
 export interface DatabaseOptions {
@@ -76,7 +77,8 @@ const MAX_ATTEMPTS_FOR_RETRYABLE = 3;
 /**
  * One app's PostgreSQL database: a connection pool, the app's migrations, and what readiness
  * reports. `DB` is the app's schema (see its `*.schema.ts`, beside its migrations). Queries go through `run`, which turns a lost or slow database into
- * `StoreUnavailableError` and runs again what PostgreSQL says may be run again.
+ * `StoreUnavailableError` and runs again what PostgreSQL says may be run again. A connection
+ * that met a read-only server (a failover) is closed, not reused: see `ReadOnlyAwarePool`.
  */
 export class Database<DB = unknown> {
   readonly kysely: Kysely<DB>;
@@ -91,7 +93,9 @@ export class Database<DB = unknown> {
   constructor(private readonly options: DatabaseOptions) {
     this.connections = this.openPool(options.url, options.poolMax);
     this.kysely = new Kysely<DB>({
-      dialect: new PostgresDialect({ pool: this.connections }),
+      dialect: new PostgresDialect({
+        pool: new ReadOnlyAwarePool(this.connections),
+      }),
     });
   }
 
@@ -225,7 +229,7 @@ export class Database<DB = unknown> {
       migrationUrl && migrationUrl !== this.options.url
         ? new Kysely<DB>({
             dialect: new PostgresDialect({
-              pool: this.openPool(migrationUrl, 1),
+              pool: new ReadOnlyAwarePool(this.openPool(migrationUrl, 1)),
             }),
           })
         : this.kysely;

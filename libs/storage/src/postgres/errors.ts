@@ -22,8 +22,10 @@ interface PgError {
 // intervention such as a server shutdown (57P0x), cancelled by statement_timeout (57014),
 // insufficient resources (53), the server's own restart (system errors, 58), and a database the
 // service cannot use as configured: refused credentials (28) or a database that does not exist
-// (3D000). The last two need an operator, but the request was not at fault either.
-const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0|57014|58|3D000)/;
+// (3D000). The last two need an operator, but the request was not at fault either. And a server
+// that cannot write (25006, read_only_sql_transaction): a standby the connection landed on, or an
+// old primary back as one after a failover; the primary is elsewhere now, or soon.
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0|57014|58|3D000|25006)/;
 // Node's socket errors and node-postgres' own for a connection that never came or went away, or
 // that could not authenticate (a URL without the password the server asks for).
 const UNAVAILABLE_MESSAGE =
@@ -38,6 +40,14 @@ export function isUniqueViolation(
     pg?.code === '23505' &&
     (constraint === undefined || pg.constraint === constraint)
   );
+}
+
+/**
+ * The server refused a write because it cannot write: a standby, or an old primary that came back
+ * as one. The connection stays on that server, so it is no use for writing; see `ReadOnlyAwarePool`.
+ */
+export function isReadOnly(error: unknown): boolean {
+  return (error as PgError | undefined)?.code === '25006';
 }
 
 /** Serialization failures and deadlocks: the transaction may simply be run again. */
@@ -59,7 +69,9 @@ export function toStoreError(error: unknown): unknown {
           ? 'its database does not exist'
           : code.startsWith('28')
             ? 'the server refused its credentials'
-            : `SQLSTATE ${code}`,
+            : isReadOnly(error)
+              ? 'the server is read-only (a standby, not the primary)'
+              : `SQLSTATE ${code}`,
       { cause: error },
     );
   }
