@@ -8,7 +8,7 @@ import { UsersCache } from './users.cache';
 import { UsersCall } from './users.call';
 import { UsersProblems } from './users.problems';
 
-export type UsersCallOutcome =
+type UsersCallOutcome =
   | 'ok'
   | 'not_found'
   | 'timeout'
