@@ -17,6 +17,8 @@ export * from './contract/seed-calls';
 export * from './observability/logs';
 export * from './observability/prometheus';
 export * from './stand-ins/database';
+export * from './stand-ins/ha-postgres';
+export * from './stand-ins/haproxy';
 export * from './stand-ins/identity-provider';
 export * from './stand-ins/load-balancer';
 export * from './stand-ins/pgbouncer';

@@ -6,14 +6,23 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again on the same port: the server is back. */
   restore(): Promise<void>;
+  /**
+   * New connections go to `target` from now on; open ones stay where they are, as when the DNS
+   * name of a managed database moves to its new primary.
+   */
+  pointTo(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
-/** A loopback TCP proxy to `target`, to take a server away from a process and give it back. */
-export async function startTcpProxy(target: {
+/**
+ * A loopback TCP proxy to `first`, to take a server away from a process and give it back, or to
+ * send its new connections elsewhere.
+ */
+export async function startTcpProxy(first: {
   host: string;
   port: number;
 }): Promise<TcpProxy> {
+  let target = first;
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
@@ -46,6 +55,9 @@ export async function startTcpProxy(target: {
     port,
     cut,
     restore: listen,
+    pointTo: (next) => {
+      target = next;
+    },
     close: cut,
   };
 }
