@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSample, DatabaseView } from './database-view';
+import { instructionsSection } from './instructions';
 
 const ROOT = join(__dirname, '..', '..', '..');
 /** `--name` or `--name=value` from the command line. */
@@ -51,7 +52,8 @@ const baselines = process.argv
   });
 /**
  * Subsets, for a quicker look while working:
- * `--sections=postgres --only=project-postgres,featured-postgres --routes=post-user`.
+ * `--sections=postgres --only=project-postgres,featured-postgres --routes=post-user`; the
+ * callgrind section is `--sections=instructions` (see bench/instructions.ts for its options).
  */
 const only = listOption('only');
 const routesWanted = listOption('routes');
@@ -604,7 +606,14 @@ async function main(): Promise<void> {
   await view?.close();
   await stopDatabases();
 
-  const report = render(results, startup);
+  // Last, and apart: instructions per request under callgrind (bench/instructions.ts).
+  const instructions =
+    sectionsWanted.length === 0 || sectionsWanted.includes('instructions')
+      ? await instructionsSection(quick)
+      : [];
+  const report =
+    render(results, startup) +
+    (instructions.length > 0 ? `${instructions.join('\n')}\n` : '');
   console.log(`\n${report}`);
   if (!quick && !partial)
     writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
