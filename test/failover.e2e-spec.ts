@@ -297,17 +297,22 @@ describe('a failover of PostgreSQL (Patroni, synchronous standby, HAProxy) under
             body: { user_id: 1, product: `Keyed ${n}` },
             headers: { 'Idempotency-Key': `failover-order-${n}` },
           };
-    const keys = Array.from({ length: 8 }, (_, n) => keyed(n));
+    const keys = Array.from({ length: 12 }, (_, n) => keyed(n));
     let firsts: Outcome[] = [];
     try {
       await load.next(50);
-      // Half the keyed creates are on their way when the primary dies, half sent while it is dead.
-      const onTheirWay = keys.slice(0, 4).map(send);
+      // Keyed creates answered before the primary dies, on their way when it dies, and sent
+      // while it is dead.
+      const answered = await Promise.all(keys.slice(0, 4).map(send));
+      const onTheirWay = keys.slice(4, 8).map(send);
       seen.killedAt = await ha.crash(primary);
       await sleep(1000);
-      const whileDead = keys.slice(4).map(send);
+      const whileDead = keys.slice(8).map(send);
       seen.promotedAt = await ha.promoted(standby);
-      firsts = await Promise.all([...onTheirWay, ...whileDead]);
+      firsts = [
+        ...answered,
+        ...(await Promise.all([...onTheirWay, ...whileDead])),
+      ];
       // Until every route has been answered a few times for requests sent 15 s after the promotion.
       await eventually(
         () => load.outcomes,
@@ -466,7 +471,12 @@ describe('a failover of PostgreSQL (Patroni, synchronous standby, HAProxy) under
   });
 
   it('creates a keyed POST retried after the switch exactly once: created then, or the answer it had replayed', async () => {
-    expect(seen.keyed).toHaveLength(8);
+    expect(seen.keyed).toHaveLength(12);
+    // Those answered before the kill were created on the old primary: their answers, stored with
+    // them and replicated synchronously, are what the new one replays.
+    expect(seen.keyed.slice(0, 4).map(({ first }) => first.status)).toEqual([
+      201, 201, 201, 201,
+    ]);
     for (const { first, retried, again } of seen.keyed) {
       const key = first.body?.email ?? first.body?.product;
       expect({ key, status: retried.status }).toEqual({ key, status: 201 });
