@@ -43,12 +43,26 @@ async function startPair(target: Target, dir: string): Promise<Pair> {
   return { users, orders };
 }
 
+/**
+ * A request, sent again once if its kept-alive connection was reset: under valgrind the server
+ * can close an idle connection late, just as a request goes out on it, and that request was never
+ * read.
+ */
+async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    console.warn(`${init.method} ${url}: ${String(error)}; sent again`);
+    return fetch(url, init);
+  }
+}
+
 /** Sends `count` requests of a route, one after the other; answers the failures (not 2xx). */
 async function send(url: string, route: Route, count: number): Promise<number> {
   let failed = 0;
   for (let i = 0; i < count; i++) {
     const { method, path, body } = route.request(i, DATA);
-    const response = await fetch(`${url}${path}`, {
+    const response = await fetchOnce(`${url}${path}`, {
       method,
       body,
       headers: body ? { 'content-type': 'application/json' } : {},

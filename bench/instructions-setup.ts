@@ -16,6 +16,17 @@ export interface Target {
   ): { args: string[]; env: NodeJS.ProcessEnv };
 }
 
+/**
+ * Under valgrind a process runs some fifty times slower, and now and then stalls for seconds
+ * (translating code anew, collecting): the deadlines of a call to users are raised, so that a
+ * stall does not turn into a 504 and a retry whose work would be counted. A deadline costs the
+ * same to arm whatever its length.
+ */
+const SLOW_DEADLINES = {
+  USERS_SERVICE_TIMEOUT_MS: '60000',
+  USERS_SERVICE_ATTEMPT_TIMEOUT_MS: '60000',
+};
+
 /** The project's built apps, production defaults, with some settings changed. */
 const projectWith = (
   key: string,
@@ -30,6 +41,7 @@ const projectWith = (
       NODE_ENV: 'production',
       [app === 'users' ? 'USERS_PORT' : 'ORDERS_PORT']: String(port),
       USERS_SERVICE_URL: usersUrl,
+      ...SLOW_DEADLINES,
       ...settings,
     },
   }),
@@ -45,6 +57,7 @@ const port = (key: string, name: string, dir: string): Target => ({
       NODE_ENV: 'production',
       PORT: String(port),
       USERS_SERVICE_URL: usersUrl,
+      USERS_TIMEOUT_MS: SLOW_DEADLINES.USERS_SERVICE_TIMEOUT_MS,
     },
   }),
 });
