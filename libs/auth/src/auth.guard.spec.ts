@@ -18,6 +18,13 @@ class ThingsController {
   audit() {
     return [];
   }
+
+  // Neither @RequireScopes nor @Public: RouteDeclarations refuses to start an app with such a
+  // route, so the guard meets one only if that check is bypassed, and must still refuse it.
+  @Get('undeclared')
+  undeclared() {
+    return [];
+  }
 }
 
 describe('AuthGuard', () => {
@@ -41,15 +48,14 @@ describe('AuthGuard', () => {
 
   const request = (token: string) =>
     ({ headers: { authorization: `Bearer ${token}` } }) as IncomingMessage;
-  const admit = (req: IncomingMessage) =>
+  const admit = (
+    req: IncomingMessage,
+    // The handler as Nest hands it to guards, to read its metadata; never called.
+    // oxlint-disable-next-line typescript/unbound-method -- never called: Reflect reads its metadata
+    handler: () => unknown = ThingsController.prototype.audit,
+  ) =>
     guard.canActivate(
-      new ExecutionContextHost(
-        [req, {}],
-        ThingsController,
-        // The handler as Nest hands it to guards, to read its metadata; never called.
-        // oxlint-disable-next-line typescript/unbound-method -- never called: Reflect reads its metadata
-        ThingsController.prototype.audit,
-      ),
+      new ExecutionContextHost([req, {}], ThingsController, handler),
     );
   const tokenWith = (scope: string) =>
     idp.token({
@@ -96,6 +102,31 @@ describe('AuthGuard', () => {
     expect(principalOf(refused)).toMatchObject({
       sub: 'alice',
       clientId: 'web',
+    });
+  });
+
+  it('admits a token after more than one space: RFC 6750 §2.1 allows 1*SP after the scheme', async () => {
+    const token = await tokenWith('things:audit things:read');
+    const spaced = {
+      headers: { authorization: `bearer  ${token}` },
+    } as IncomingMessage;
+    await expect(admit(spaced)).resolves.toBe(true);
+    expect(principalOf(spaced)).toMatchObject({ sub: 'alice' });
+  });
+
+  it('refuses a route that declares no scopes whatever the token carries, naming it undeclared', async () => {
+    const refusal = await admit(
+      request(await tokenWith('things:audit things:read')),
+      // oxlint-disable-next-line typescript/unbound-method -- never called: Reflect reads its metadata
+      ThingsController.prototype.undeclared,
+    ).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(AuthError);
+    expect(refusal).toMatchObject({
+      status: 403,
+      headers: {
+        'WWW-Authenticate':
+          'Bearer realm="things", error="insufficient_scope", scope="(undeclared)"',
+      },
     });
   });
 });

@@ -1,6 +1,7 @@
 import { loadConfig } from '@app/config';
 import { IdentityProvider } from '@app/testing';
 import { Logger } from '@nestjs/common';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { AuthError } from './errors';
 import { AuthSettings } from './auth.settings';
 import { TokenVerifier } from './token-verifier';
@@ -127,6 +128,35 @@ describe('TokenVerifier', () => {
         ]);
       },
     );
+
+    it('gives up on a discovery endpoint that takes the connection and never answers (keys unavailable, 503)', async () => {
+      // A server that accepts and then says nothing: without a deadline on discovery, every
+      // request behind it would wait forever instead of answering 503.
+      const sockets = new Set<Socket>();
+      const silent = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) =>
+        silent.listen(0, '127.0.0.1', resolve),
+      );
+      const { port } = silent.address() as AddressInfo;
+      try {
+        const verifying = verifier({
+          AUTH_ISSUER: `http://127.0.0.1:${port}`,
+        });
+        const started = performance.now();
+        await expect(
+          outcome(verifying.verify(await readerToken(), 'users')),
+        ).resolves.toBe(503);
+        // The discovery request's own 5 s deadline, not the test's.
+        expect(performance.now() - started).toBeGreaterThanOrEqual(4_900);
+        expect(logged()).toEqual([
+          expect.stringContaining('OpenID discovery failed'),
+        ]);
+        expect(sockets.size).toBe(1);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    }, 20_000);
 
     it('is skipped when AUTH_JWKS_URL is set: the discovery endpoint is never asked', async () => {
       idp.discoveryAnswer = { status: 500, body: {} };
