@@ -24,7 +24,14 @@ export function watchedAnswer(
 ): Handler {
   let status = 0;
   return {
-    ...forwarding(handler),
+    // What it does not watch passes straight on. No GET of a user upgrades its connection, so
+    // there is no onRequestUpgrade to pass on.
+    onRequestStart: (controller, context) =>
+      handler.onRequestStart?.(controller, context),
+    onResponseData: (controller, chunk) =>
+      handler.onResponseData?.(controller, chunk),
+    onResponseError: (controller, error) =>
+      handler.onResponseError?.(controller, error),
     onResponseStart: (controller, code, headers, message) => {
       status = code;
       if (code === 404 || code === 410) copy.forget();
@@ -64,24 +71,6 @@ function onlyKept(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   for (const name of KEPT_HEADERS)
     if (headers[name] !== undefined) kept[name] = headers[name];
   return kept;
-}
-
-/** A handler that passes every event on to `handler`. */
-function forwarding(handler: Handler): Handler {
-  return {
-    onRequestStart: (controller, context) =>
-      handler.onRequestStart?.(controller, context),
-    onRequestUpgrade: (controller, status, headers, socket) =>
-      handler.onRequestUpgrade?.(controller, status, headers, socket),
-    onResponseStart: (controller, status, headers, message) =>
-      handler.onResponseStart?.(controller, status, headers, message),
-    onResponseData: (controller, chunk) =>
-      handler.onResponseData?.(controller, chunk),
-    onResponseEnd: (controller, trailers) =>
-      handler.onResponseEnd?.(controller, trailers),
-    onResponseError: (controller, error) =>
-      handler.onResponseError?.(controller, error),
-  };
 }
 
 /**

@@ -7,15 +7,29 @@ import { UsersEndpoint } from './users-client.settings';
 import { UsersCache } from './users.cache';
 import { UsersTransport } from './users.transport';
 
+/** What users answers for a path: a user with its ETag, or an answer set by a test. */
+interface UserAnswer {
+  body: string;
+  tag: string;
+  /** Instead of the user: this status, with a problem body (a 500, a 410). */
+  status?: number;
+  /** Headers added to the 200 and the 304 (no-store, expires, vary...). */
+  extra?: Record<string, string>;
+  /** The 200's head and half its body, then the connection closed. */
+  cutShort?: boolean;
+}
+
 /**
  * A users service as HTTP sees it: each user with an ETag, `Cache-Control: no-cache`, and 304 for
  * If-None-Match with the current tag; users may change or go.
  */
-function usersLike(users: Map<string, { body: string; tag: string }>) {
+function usersLike(users: Map<string, UserAnswer>) {
   return (request: IncomingMessage, response: ServerResponse) => {
     const user = users.get(request.url ?? '');
-    if (!user) {
-      response.writeHead(404, { 'content-type': 'application/problem+json' });
+    if (!user || user.status !== undefined) {
+      response.writeHead(user?.status ?? 404, {
+        'content-type': 'application/problem+json',
+      });
       response.end('{}');
       return;
     }
@@ -25,6 +39,7 @@ function usersLike(users: Map<string, { body: string; tag: string }>) {
       // As helmet and the request id add them to every answer of the users app.
       'x-frame-options': 'SAMEORIGIN',
       'x-request-id': 'from-users',
+      ...user.extra,
     };
     if (request.headers['if-none-match'] === user.tag) {
       response.writeHead(304, headers);
@@ -32,6 +47,11 @@ function usersLike(users: Map<string, { body: string; tag: string }>) {
       return;
     }
     response.writeHead(200, { ...headers, 'content-type': 'application/json' });
+    if (user.cutShort) {
+      response.write(user.body.slice(0, 4));
+      response.socket?.destroy();
+      return;
+    }
     response.end(user.body);
   };
 }
@@ -42,7 +62,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
   let cache: UsersCache;
   let token: AccessTokenService;
   let now: number;
-  const users = new Map<string, { body: string; tag: string }>();
+  const users = new Map<string, UserAnswer>();
 
   async function start(settings: Partial<OrdersConfig> = {}) {
     server = await StandInServer.start(usersLike(users));
@@ -65,6 +85,19 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
 
   const sent = (header: string) =>
     server.requests.map((request) => request.headers[header] ?? null);
+  /** The headers undici's store holds with its copy of `path`. */
+  const storedHeaders = (path: string) => {
+    const store = Reflect.get(cache, 'store') as {
+      get(key: { origin: string; method: string; path: string }): {
+        headers: Record<string, unknown>;
+      };
+    };
+    return store.get({
+      origin: new URL(server.url).origin,
+      method: 'GET',
+      path,
+    }).headers;
+  };
 
   beforeEach(() => {
     now = 1_000_000;
@@ -94,17 +127,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     const http = await start();
     await http.get('/users/1');
     await http.get('/users/1');
-    const store = Reflect.get(cache, 'store') as {
-      get(key: { origin: string; method: string; path: string }): {
-        headers: Record<string, unknown>;
-      };
-    };
-    const stored = store.get({
-      origin: new URL(server.url).origin,
-      method: 'GET',
-      path: '/users/1',
-    });
-    expect(Object.keys(stored.headers).sort()).toEqual([
+    expect(Object.keys(storedHeaders('/users/1')).sort()).toEqual([
       'cache-control',
       'content-type',
       'date',
@@ -223,5 +246,185 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     await http.get('/users/1');
     await http.get('/users/2');
     expect(sent('if-none-match').slice(2)).toEqual([null, '"b1"']);
+  });
+
+  it('confirms a copy only on a 200 or a 304: a failed answer does not renew the stale window', async () => {
+    const http = await start({ USERS_STALE_IF_ERROR_S: 60 });
+    await http.get('/users/1');
+    now += 50_000;
+    users.set('/users/1', { body: '', tag: '', status: 500 });
+    expect((await http.get('/users/1')).status).toBe(500);
+    now += 10_000;
+    // Still the 200's age: users has not confirmed the copy since.
+    expect(cache.confirmedCopy(1)?.confirmedMsAgo).toBe(60_000);
+    now += 1;
+    expect(cache.confirmedCopy(1)).toBeUndefined();
+  });
+
+  it('does not confirm a 200 cut short: the copy keeps the age it had', async () => {
+    const http = await start({ USERS_STALE_IF_ERROR_S: 60 });
+    await http.get('/users/1');
+    now += 50_000;
+    users.set('/users/1', {
+      body: '{"name":"Alicia"}',
+      tag: '"a2"',
+      cutShort: true,
+    });
+    // The error reaches the caller (no hang), and the copy is not confirmed by it.
+    await expect(http.get('/users/1')).rejects.toThrow();
+    expect(cache.confirmedCopy(1)).toEqual({
+      body: '{"name":"Alice"}',
+      confirmedMsAgo: 50_000,
+    });
+  });
+
+  it('drops the copy of a user users says is gone for good (410), as for a 404', async () => {
+    const http = await start();
+    await http.get('/users/2');
+    users.set('/users/2', { body: '', tag: '', status: 410 });
+    expect((await http.get('/users/2')).status).toBe(410);
+    expect(cache.confirmedCopy(2)).toBeUndefined();
+    users.set('/users/2', { body: '{"name":"Bob"}', tag: '"b1"' });
+    await http.get('/users/2');
+    expect(sent('if-none-match')).toEqual([null, '"b1"', null]);
+  });
+
+  it('hands the copy out at exactly the end of the stale window', async () => {
+    await (await start({ USERS_STALE_IF_ERROR_S: 60 })).get('/users/1');
+    now += 60_000;
+    expect(cache.confirmedCopy(1)?.confirmedMsAgo).toBe(60_000);
+  });
+
+  it('takes a path under a user (/users/1/orders) for no user: its answer is not trimmed as a copy of one', async () => {
+    users.set('/users/1/orders', { body: '[]', tag: '"o1"' });
+    const http = await start();
+    await http.get('/users/1');
+    await http.get('/users/1/orders');
+    expect(storedHeaders('/users/1')).not.toHaveProperty('x-request-id');
+    expect(storedHeaders('/users/1/orders')).toHaveProperty(
+      'x-request-id',
+      'from-users',
+    );
+  });
+
+  it('keeps with a copy the headers that date it and that its reader acts on', async () => {
+    const extra = {
+      expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
+      'last-modified': 'Thu, 01 Jan 1970 00:00:00 GMT',
+      vary: 'accept-language',
+      'retry-after': '1',
+      'www-authenticate': 'Bearer realm="users"',
+    };
+    users.set('/users/1', { body: '{"name":"Alice"}', tag: '"a1"', extra });
+    const http = await start();
+    await http.get('/users/1');
+    await http.get('/users/1');
+    const headers = storedHeaders('/users/1');
+    expect(headers).toMatchObject(extra);
+    expect(Object.keys(headers)).not.toContain('x-request-id');
+  });
+
+  it('drops the copy on a 304 that says no-store, as RFC 9111 asks', async () => {
+    const http = await start();
+    await http.get('/users/1');
+    users.set('/users/1', {
+      body: '{"name":"Alice"}',
+      tag: '"a1"',
+      extra: { 'cache-control': 'no-store' },
+    });
+    expect((await http.get('/users/1')).data).toBe('{"name":"Alice"}');
+    await http.get('/users/1');
+    // The last call had no copy to revalidate.
+    expect(sent('if-none-match').slice(0, 2)).toEqual([null, '"a1"']);
+    expect(sent('if-none-match').at(-1)).toBeNull();
+  });
+
+  it('keeps no copy of an answer whose Age says it is older than any cache keeps (a proxy in front of users)', async () => {
+    users.set('/users/1', {
+      body: '{"name":"Alice"}',
+      tag: '"a1"',
+      extra: { age: '2147483647' },
+    });
+    const http = await start();
+    await http.get('/users/1');
+    await http.get('/users/1');
+    expect(sent('if-none-match')).toEqual([null, null]);
+  });
+
+  it('keeps copies for longer than a minute when the stale window is longer', async () => {
+    const http = await start({ USERS_STALE_IF_ERROR_S: 120 });
+    await http.get('/users/1');
+    now += 90_000;
+    cache.forgetUnconfirmed();
+    expect(cache.confirmedCopy(1)?.confirmedMsAgo).toBe(90_000);
+    now += 30_000;
+    cache.forgetUnconfirmed();
+    expect(cache.confirmedCopy(1)).toBeUndefined();
+  });
+
+  describe('its sweep, every half minute', () => {
+    beforeEach(() => {
+      // Only the sweep's interval is faked: the HTTP calls keep their real timers.
+      jest.useFakeTimers({
+        doNotFake: [
+          'Date',
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'setImmediate',
+          'clearImmediate',
+          'setTimeout',
+          'clearTimeout',
+        ],
+      });
+    });
+
+    afterEach(() => jest.useRealTimers());
+
+    it('forgets by itself the copies users has not confirmed for a minute', async () => {
+      const http = await start({ USERS_STALE_IF_ERROR_S: 10 });
+      await http.get('/users/1');
+      now += 60_000;
+      jest.advanceTimersByTime(29_999);
+      await http.get('/users/1');
+      now += 60_000;
+      jest.advanceTimersByTime(1);
+      await http.get('/users/1');
+      // Kept until the first sweep (revalidated), forgotten by it (asked afresh).
+      expect(sent('if-none-match')).toEqual([null, '"a1"', null]);
+    });
+
+    it('stops with the module, and never runs with copies off', async () => {
+      await start();
+      expect(jest.getTimerCount()).toBe(1);
+      cache.onModuleDestroy();
+      expect(jest.getTimerCount()).toBe(0);
+      await pool.onApplicationShutdown();
+      await server.close();
+      await start({ USERS_CACHE_MAX_ENTRIES: 0 });
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
+
+  it("sends orders' token with copies off (USERS_CACHE_MAX_ENTRIES=0), as with them on", async () => {
+    jest
+      .spyOn(globalThis, 'fetch')
+      .mockResolvedValue(
+        Response.json({ access_token: 'orders-token', token_type: 'Bearer' }),
+      );
+    const http = await start({
+      USERS_CACHE_MAX_ENTRIES: 0,
+      USERS_SERVICE_TOKEN_URL: 'https://id.example.com/token',
+      USERS_SERVICE_CLIENT_ID: 'orders',
+      USERS_SERVICE_CLIENT_SECRET: 'secret',
+    });
+    await token.get(new AbortController().signal);
+    for (let i = 0; i < 2; i++) await http.get('/users/1');
+    expect(sent('authorization')).toEqual([
+      'Bearer orders-token',
+      'Bearer orders-token',
+    ]);
+    expect(sent('if-none-match')).toEqual([null, null]);
   });
 });
