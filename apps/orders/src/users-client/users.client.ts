@@ -28,10 +28,10 @@ export interface UserLookup {
   };
 }
 
+// Every other failure is a 502 (UsersProblems): bad_gateway, below.
 const OUTCOME_BY_STATUS: Record<number, UsersCallOutcome> = {
   [HttpStatus.GATEWAY_TIMEOUT]: 'timeout',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable',
-  [HttpStatus.BAD_GATEWAY]: 'bad_gateway',
 };
 
 /**
