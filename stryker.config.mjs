@@ -12,14 +12,15 @@ const require = createRequire(import.meta.url);
 // child processes started after this file is read, so they inherit the variable.
 if (!process.env.TEST_DATABASE_URL) {
   const { startCluster } = require('./scripts/postgres-cluster.cjs');
-  const cluster = await startCluster();
+  // Unreferenced: Stryker exits when its work is done, and the server must not hold it.
+  const cluster = await startCluster({ unref: true });
   process.env.TEST_DATABASE_URL = cluster.url;
   // 'exit' allows only synchronous work: a fast shutdown of the postmaster (whose pid is the first
   // line of postmaster.pid), waited for, then its throwaway directory removed.
   process.once('exit', () => {
     execFileSync('sh', [
       '-c',
-      'pid=$(head -1 "$1/postmaster.pid" 2>/dev/null) && kill -INT "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -rf "$1"',
+      'pid=$(head -1 "$1/postmaster.pid" 2>/dev/null); if [ -n "$pid" ] && kill -INT "$pid"; then while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; fi; rm -rf "$1"',
       'stop-cluster',
       cluster.dataDir,
     ]);

@@ -136,12 +136,15 @@ function initCluster(bin, owner, dataDir, durable) {
  * crash of the machine cannot corrupt the data. It is the default for a kept cluster (`dir`
  * given); a throwaway one turns them off for speed unless asked. `settings` adds `-c` settings
  * (`{ max_connections: 40 }`, `{ shared_preload_libraries: 'pg_stat_statements' }`).
+ * `unref`: the server does not keep the starting process alive, for a caller that stops it when
+ * its own process exits (stryker.config.mjs) rather than with `stop`.
  */
 async function startCluster({
   dir,
   port,
   durable = Boolean(dir),
   settings = {},
+  unref = false,
 } = {}) {
   const bin = binDir();
   if (!bin) throw new Error(MISSING);
@@ -189,6 +192,7 @@ async function startCluster({
   const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${listenPort}/postgres`;
   await waitForConnections(url, child, 30_000);
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (unref) child.unref();
   return {
     url,
     port: listenPort,
