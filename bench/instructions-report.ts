@@ -69,8 +69,11 @@ export function renderInstructions({
       'requests counted, one after the other on one keep-alive connection. A figure is the instructions ' +
       '(callgrind\'s "Ir", user space only) of the main thread of the process answering the route, where ' +
       "the requests run, divided by the requests: the median of the windows. Orders' routes also show " +
-      "users' process, the other end of their call to users. Produced by `npm run bench:instructions` " +
-      '(and `npm run bench`); a busy machine does not move these figures.',
+      "users' process, the other end of their call to users. `project / X` divides the project's " +
+      "instructions by X's: above 1, the project does more work per request. Produced by " +
+      '`npm run bench:instructions` (and `npm run bench`). A busy machine does not move these figures; ' +
+      'V8 does, a little: each process compiles the code its own way, and two processes of one build ' +
+      'can differ by a few percent, so a difference of a few tens of thousands is within that.',
     '',
     ...table(
       ROUTES.flatMap((route): Row[] => [
