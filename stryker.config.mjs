@@ -68,7 +68,11 @@ const config = {
   // Shared machines: one test runner and one checker; raise it on your own (--concurrency 4).
   concurrency: 1,
   // The e2e suites wait on real servers; a mutant that makes a call hang is a timeout (killed).
-  timeoutMS: 10_000,
+  // Generous: on a machine busy with other work, runs were three times slower than the first,
+  // and Stryker's default (1.5 times it, plus 5 s) counted failing mutants as timeouts, hiding
+  // survivors among them.
+  timeoutFactor: 3,
+  timeoutMS: 20_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -129,4 +129,20 @@ describe('AuthGuard', () => {
       },
     });
   });
+
+  it('refuses as an invalid token a header with more than a token after the scheme', async () => {
+    const token = await tokenWith('things:audit things:read');
+    const refusal = await admit({
+      headers: { authorization: `Bearer junk ${token}` },
+    } as IncomingMessage).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(AuthError);
+    expect(refusal).toMatchObject({
+      status: 401,
+      headers: {
+        'WWW-Authenticate': expect.stringContaining(
+          'Bearer realm="things", error="invalid_token"',
+        ),
+      },
+    });
+  });
 });

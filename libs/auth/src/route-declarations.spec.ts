@@ -21,6 +21,14 @@ class ThingsController {
   }
 }
 
+@Controller('more')
+class MoreController {
+  @Get()
+  list() {
+    return [];
+  }
+}
+
 @Public()
 @Controller('open')
 class OpenController {
@@ -47,6 +55,12 @@ describe('RouteDeclarations', () => {
   it('refuses to start an app with a route that declares no scopes and is not public, auth off too', async () => {
     await expect(boot(ThingsController, OpenController)).rejects.toThrow(
       'Routes without @RequireScopes(...) or @Public(): ThingsController.create',
+    );
+  });
+
+  it('names every undeclared route in the one refusal, comma-separated', async () => {
+    await expect(boot(ThingsController, MoreController)).rejects.toThrow(
+      'Routes without @RequireScopes(...) or @Public(): ThingsController.create, MoreController.list',
     );
   });
 

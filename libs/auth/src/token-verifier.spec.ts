@@ -184,6 +184,13 @@ describe('TokenVerifier', () => {
         outcome(verifier().verify(await readerToken(), 'users')),
       ).resolves.toBe(503);
       expect(idp.discoveryRequests).toBe(1);
+      // The operator's clue: why, under the Auth context of the service's log.
+      expect(logged()).toEqual([
+        expect.stringContaining('Token not verified: '),
+      ]);
+      expect(warnings.mock.contexts).toEqual([
+        expect.objectContaining({ context: 'Auth' }),
+      ]);
     },
   );
 
