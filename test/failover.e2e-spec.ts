@@ -15,6 +15,7 @@ import {
   startTcpProxy,
   TestDatabase,
   waitUntilReady,
+  steadyLoad,
 } from '@app/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -126,8 +127,6 @@ const createdId = (outcome: Outcome): number => {
 
 /** Clients sending every route of both services through nginx, one request after another. */
 function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
-  const outcomes: Outcome[] = [];
-  let running = true;
   let sequence = 0;
   const request = (route: Route): Sent => {
     const n = sequence++;
@@ -155,29 +154,9 @@ function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
         return { route, method: 'GET', url: `${urls.orders}/orders?limit=1` };
     }
   };
-  const client = async (offset: number) => {
-    for (let i = offset; running; i++)
-      outcomes.push(await send(request(ROUTES[i % ROUTES.length])));
-  };
-  const all = Array.from({ length: clients }, (_, n) => client(n));
-  return {
-    outcomes,
-    /** Waits until `count` more answers have come, however slow the machine. */
-    async next(count: number) {
-      const target = outcomes.length + count;
-      await eventually(
-        () => outcomes.length,
-        (done) => done >= target,
-        `${count} more answers under load`,
-        { limitMs: 120_000 },
-      );
-    },
-    async stop() {
-      running = false;
-      await Promise.all(all);
-      return outcomes;
-    },
-  };
+  return steadyLoad(clients, (i) => send(request(ROUTES[i % ROUTES.length])), {
+    limitMs: 120_000,
+  });
 }
 
 /** Runs `work` on each item, `width` at a time. */

@@ -15,6 +15,7 @@ import {
   startPostgresServer,
   TestDatabase,
   waitUntilReady,
+  steadyLoad,
 } from '@app/testing';
 import { get, STATUS_CODES } from 'node:http';
 
@@ -97,8 +98,6 @@ const ROUTES = [
  * another, until stopped: reads and creates, the two-hop routes and the one that needs no users.
  */
 function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
-  const outcomes: Outcome[] = [];
-  let running = true;
   let sequence = 0;
   const send = async (route: (typeof ROUTES)[number]): Promise<Outcome> => {
     const n = sequence++;
@@ -147,29 +146,7 @@ function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
       };
     }
   };
-  const client = async (offset: number) => {
-    for (let i = offset; running; i++)
-      outcomes.push(await send(ROUTES[i % ROUTES.length]));
-  };
-  const all = Array.from({ length: clients }, (_, n) => client(n));
-  return {
-    outcomes,
-    /** Waits until `count` more answers have come, however slow the machine. */
-    async next(count: number) {
-      const target = outcomes.length + count;
-      await eventually(
-        () => outcomes.length,
-        (done) => done >= target,
-        `${count} more answers under load`,
-        { limitMs: 60_000 },
-      );
-    },
-    async stop() {
-      running = false;
-      await Promise.all(all);
-      return outcomes;
-    },
-  };
+  return steadyLoad(clients, (i) => send(ROUTES[i % ROUTES.length]));
 }
 
 const isSuccess = (outcome: Outcome) =>

@@ -2,6 +2,7 @@ export * from './app/built-app';
 export * from './app/eventually';
 export * from './app/raw-request';
 export * from './app/services';
+export * from './app/steady-load';
 export * from './app/test-app';
 export * from './app/test-config';
 export * from './contract/auth-cases';
