@@ -427,4 +427,24 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     ]);
     expect(sent('if-none-match')).toEqual([null, null]);
   });
+
+  it('keeps no more confirmation times than copies: the bound holds for its own bookkeeping too', async () => {
+    const http = await start({ USERS_CACHE_MAX_ENTRIES: 2 });
+    for (const id of [1, 2, 3]) await http.get(`/users/${id}`);
+    // Names and times of users long gone must not pile up between sweeps.
+    expect((Reflect.get(cache, 'confirmed') as Map<string, number>).size).toBe(
+      2,
+    );
+  });
+
+  it('frees the place of an erased user: it does not push out a copy still confirmed', async () => {
+    const http = await start({ USERS_CACHE_MAX_ENTRIES: 2 });
+    await http.get('/users/1');
+    await http.get('/users/2');
+    users.delete('/users/2');
+    await http.get('/users/2');
+    await http.get('/users/3');
+    expect(cache.confirmedCopy(1)?.body).toBe('{"name":"Alice"}');
+    expect(cache.confirmedCopy(3)?.body).toBe('{"name":"Carol"}');
+  });
 });
