@@ -28,13 +28,45 @@ const { join } = require('node:path');
 
 const REPOSITORY = 'localhost/users-orders/stand-in-node';
 const SUITE = 'bookworm';
-const MIRROR = process.env.DEBIAN_MIRROR || 'http://deb.debian.org/debian';
+const MIRROR = process.env.DEBIAN_MIRROR || aptMirror();
 // The official image's Node and npm lines; the newest of each is resolved at run time.
 const NODE_SPEC = 'node@24';
 const NPM_SPEC = 'npm@11';
 const UID = 1000;
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The Debian archive this machine's apt installs from (its sources for SUITE), so debootstrap
+ * fetches from the same place: a deb822 `.sources` file's URIs or a `sources.list` line.
+ */
+function aptMirror() {
+  const sources = [];
+  const dir = '/etc/apt/sources.list.d';
+  if (existsSync('/etc/apt/sources.list'))
+    sources.push(readFileSync('/etc/apt/sources.list', 'utf8'));
+  if (existsSync(dir))
+    for (const name of readdirSync(dir).filter((n) =>
+      /\.(list|sources)$/.test(n),
+    ))
+      sources.push(readFileSync(join(dir, name), 'utf8'));
+  for (const text of sources) {
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const uri = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
+      const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1].split(/\s+/) ?? [];
+      if (uri && suites.includes(SUITE)) return uri;
+    }
+    const line = new RegExp(
+      `^deb\\s+(?:\\[[^\\]]*\\]\\s+)?(\\S+)\\s+${SUITE}\\s`,
+      'm',
+    );
+    const found = line.exec(text)?.[1];
+    if (found) return found;
+  }
+  throw new Error(
+    `no apt source for Debian ${SUITE} in /etc/apt; set DEBIAN_MIRROR to the archive to use`,
+  );
+}
 
 function cacheDir() {
   if (process.env.STAND_IN_CACHE_DIR) return process.env.STAND_IN_CACHE_DIR;
