@@ -231,6 +231,12 @@ describe('the seed README with authentication on, against both built apps', () =
         expect.objectContaining({ sub: 'orders', client_id: 'orders' }),
       ]),
     );
+    // Lines leave in batches (at the latest 25 ms after they are logged): wait for orders' too.
+    await eventually(
+      () => logged(orders, '/orders/:id').length,
+      (lines) => lines >= 1,
+      'the orders request line',
+    );
     expect(logged(orders, '/orders/:id')).toEqual([
       expect.objectContaining({ sub: 'alice', client_id: 'shop-web' }),
     ]);
