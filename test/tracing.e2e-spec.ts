@@ -1,12 +1,12 @@
 import {
   BuiltApp,
+  eventually,
   freePort,
   jsonLines,
   refusedUrl,
   startBuiltApp,
   StandInServer,
 } from '@app/testing';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_SPAN_ID = 'b7ad6b7169203331';
@@ -96,7 +96,12 @@ describe('W3C trace context across the hop (built orders app, real process)', ()
       '-',
     )[1];
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
-    await sleep(100);
+    // Lines leave in batches, at the latest 25 ms after they are logged.
+    await eventually(
+      () => orders!.output(),
+      (output) => output.includes('"request_id":"trace-log-1"'),
+      'the request line',
+    );
     const line = jsonLines(orders!.output()).find(
       (l) => l.request_id === 'trace-log-1',
     );
