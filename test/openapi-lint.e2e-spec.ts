@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { OrdersAppModule } from '../apps/orders/src/app.module';
+import { service as ordersService } from '../apps/orders/src/app.module';
 import { OrdersConfig } from '../apps/orders/src/orders.config';
-import { UsersAppModule } from '../apps/users/src/app.module';
+import { service as usersService } from '../apps/users/src/app.module';
 import { UsersConfig } from '../apps/users/src/users.config';
 
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ const services = [
     name: 'users',
     boot: (auth: object) =>
       createTestApp(
-        UsersAppModule.forRoot(
+        usersService.module(
           testConfig(UsersConfig, { ...auth, AUTH_AUDIENCE: 'users' }),
         ),
       ),
@@ -36,7 +36,7 @@ const services = [
     name: 'orders',
     boot: (auth: object) =>
       createTestApp(
-        OrdersAppModule.forRoot(
+        ordersService.module(
           testConfig(OrdersConfig, { ...auth, AUTH_AUDIENCE: 'orders' }),
         ),
       ),

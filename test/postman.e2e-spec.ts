@@ -2,9 +2,9 @@ import { IdentityProvider, startTestApp, testConfig } from '@app/testing';
 import { INestApplication } from '@nestjs/common';
 import newman, { NewmanRunSummary } from 'newman';
 import { join } from 'node:path';
-import { OrdersAppModule } from '../apps/orders/src/app.module';
+import { service as ordersService } from '../apps/orders/src/app.module';
 import { OrdersConfig } from '../apps/orders/src/orders.config';
-import { UsersAppModule } from '../apps/users/src/app.module';
+import { service as usersService } from '../apps/users/src/app.module';
 import { UsersConfig } from '../apps/users/src/users.config';
 
 const COLLECTION = join(
@@ -53,10 +53,10 @@ describe('the Postman collection', () => {
 
   beforeAll(async () => {
     ({ app: users, url: usersUrl } = await startTestApp(
-      UsersAppModule.forRoot(testConfig(UsersConfig)),
+      usersService.module(testConfig(UsersConfig)),
     ));
     ({ app: orders, url: ordersUrl } = await startTestApp(
-      OrdersAppModule.forRoot(
+      ordersService.module(
         testConfig(OrdersConfig, { USERS_SERVICE_URL: usersUrl }),
       ),
     ));
@@ -82,7 +82,7 @@ describe('the Postman collection, with authentication on', () => {
   beforeAll(async () => {
     idp = await IdentityProvider.start();
     ({ app: users, url: usersUrl } = await startTestApp(
-      UsersAppModule.forRoot(
+      usersService.module(
         testConfig(UsersConfig, {
           AUTH_ISSUER: idp.issuer,
           AUTH_AUDIENCE: 'users',
@@ -90,7 +90,7 @@ describe('the Postman collection, with authentication on', () => {
       ),
     ));
     ({ app: orders, url: ordersUrl } = await startTestApp(
-      OrdersAppModule.forRoot(
+      ordersService.module(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: usersUrl,
           AUTH_ISSUER: idp.issuer,

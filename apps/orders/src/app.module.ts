@@ -1,25 +1,13 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { PlatformModule, type ServiceDefinition } from '@app/platform';
+import { defineService } from '@app/platform';
 import { OrdersConfig } from './orders.config';
 import { ORDERS_MIGRATIONS } from './orders/migrations';
 import { OrdersModule } from './orders/orders.module';
 
-@Module({})
-export class OrdersAppModule {
-  /** The app with its config given, not read here: tests pass their own. */
-  static forRoot(config: OrdersConfig): DynamicModule {
-    return {
-      module: OrdersAppModule,
-      imports: [
-        PlatformModule.forRoot(service, config),
-        OrdersModule.forRoot(config),
-      ],
-    };
-  }
-}
-
-/** The orders service, as main.ts runs it and the deployment checks read it. */
-export const service: ServiceDefinition<OrdersConfig> = {
+/**
+ * The orders service, as main.ts runs it, tests boot it (`service.module(config)`, with their
+ * own config) and the deployment checks read it.
+ */
+export const service = defineService<OrdersConfig>({
   name: 'orders',
   description:
     "Keeps orders. GET /orders/{id} fetches the order's user from the users service on every request; POST /orders checks that the user exists first.",
@@ -30,5 +18,5 @@ export const service: ServiceDefinition<OrdersConfig> = {
   config: OrdersConfig,
   port: 'ORDERS_PORT',
   migrations: ORDERS_MIGRATIONS,
-  module: (config) => OrdersAppModule.forRoot(config),
-};
+  features: [OrdersModule],
+});

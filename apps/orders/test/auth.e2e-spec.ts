@@ -16,7 +16,7 @@ import { decodeJwt, type JWTPayload } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
 const ALICE = '{"name":"Alice","email":"alice@example.com"}';
@@ -28,7 +28,7 @@ describe('orders app with authentication on (e2e)', () => {
 
   const boot = async (settings: Partial<OrdersConfig> = {}) => {
     app = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: users.url,
           ...settings,

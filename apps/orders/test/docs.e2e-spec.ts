@@ -14,7 +14,7 @@ import {
 } from '@app/testing';
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
 describe('orders API docs (e2e)', () => {
@@ -22,9 +22,7 @@ describe('orders API docs (e2e)', () => {
   let document: OpenAPIV3.Document;
 
   beforeAll(async () => {
-    app = await createTestApp(
-      OrdersAppModule.forRoot(testConfig(OrdersConfig)),
-    );
+    app = await createTestApp(service.module(testConfig(OrdersConfig)));
     document = await validOpenApiDocument(app);
   });
 
@@ -90,7 +88,7 @@ describe('orders API docs (e2e)', () => {
       answer(200, '{"name":"Kim","email":"kim@example.com"}'),
     );
     const sweeping = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, { USERS_SERVICE_URL: users.url }),
       ),
     );
@@ -117,7 +115,7 @@ describe('orders API docs (e2e)', () => {
     const config = testConfig(OrdersConfig, {
       API_PUBLIC_URL: 'https://api.example.com/orders',
     });
-    const configured = await createTestApp(OrdersAppModule.forRoot(config));
+    const configured = await createTestApp(service.module(config));
     try {
       const { servers } = await validOpenApiDocument(configured);
       expect(servers).toEqual([
@@ -140,7 +138,7 @@ describe('orders API docs (e2e)', () => {
       // A users service that no longer knows anyone: orders answer with "user": null.
       users = await StandInServer.start(answer(404, '{"status":404}'));
       withUsers = await createTestApp(
-        OrdersAppModule.forRoot(
+        service.module(
           testConfig(OrdersConfig, { USERS_SERVICE_URL: users.url }),
         ),
       );

@@ -9,7 +9,7 @@ import {
 } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
 const BOB = '{"name":"Bob","email":"bob@example.com"}';
@@ -24,7 +24,7 @@ describe('POST /orders with Idempotency-Key (e2e)', () => {
     handler = answer(200, BOB);
     users = await StandInServer.start((req, res) => handler(req, res));
     app = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: users.url,
           USERS_SERVICE_RETRIES: 0,

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { DatabaseSettings } from '@app/storage';
 import { OrdersConfig } from '../src/orders.config';
 import { UsersClientSettings } from '../src/users-client/users-client.settings';
@@ -44,7 +44,7 @@ describe('orders app operations (e2e)', () => {
     overrides: Partial<OrdersConfig> = {},
   ): Promise<void> {
     app = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: usersUrl,
           // Readiness probes users within min(1 s, the attempt timeout): at a full second, a

@@ -11,7 +11,7 @@ import {
 } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 import type { OrdersRepository } from '../src/orders/orders.repository';
 import { ORDERS_REPOSITORY } from '../src/orders/orders.repository';
@@ -57,7 +57,7 @@ describe('orders app (e2e)', () => {
   let known: Map<number, object>;
 
   async function boot(usersUrl: string): Promise<void> {
-    app = await createTestApp(OrdersAppModule.forRoot(ordersConfig(usersUrl)));
+    app = await createTestApp(service.module(ordersConfig(usersUrl)));
   }
 
   afterEach(async () => {

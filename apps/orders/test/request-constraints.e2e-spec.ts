@@ -9,7 +9,7 @@ import {
   validOpenApiDocument,
 } from '@app/testing';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
 describe('orders app: every documented request constraint, from both sides (e2e)', () => {
@@ -22,7 +22,7 @@ describe('orders app: every documented request constraint, from both sides (e2e)
       answer(200, '{"name":"Alice","email":"alice@example.com"}'),
     );
     app = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, { USERS_SERVICE_URL: users.url }),
       ),
     );

@@ -12,7 +12,7 @@ import {
 } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 
 const ALICE = '{"name":"Alice","email":"alice@example.com"}';
@@ -45,7 +45,7 @@ describe('resilient calls to users (e2e, against a real stand-in server)', () =>
   ) {
     users = await StandInServer.start(handler);
     app = await createTestApp(
-      OrdersAppModule.forRoot(
+      service.module(
         testConfig(OrdersConfig, {
           USERS_SERVICE_URL: users.url,
           USERS_SERVICE_TIMEOUT_MS: 1000,

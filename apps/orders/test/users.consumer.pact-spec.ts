@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { createTestApp, PACT_DIR, pactFile, testConfig } from '@app/testing';
 import { rmSync } from 'node:fs';
-import { OrdersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { OrdersConfig } from '../src/orders.config';
 import { UsersReadiness } from '../src/users-client/users-readiness.indicator';
 import { UsersClient } from '../src/users-client/users.client';
@@ -30,9 +30,7 @@ describe('orders, as a consumer of users (Pact)', () => {
     use: (client: UsersClient, app: INestApplication) => Promise<T>,
   ): Promise<T> {
     const app: INestApplication = await createTestApp(
-      OrdersAppModule.forRoot(
-        testConfig(OrdersConfig, { USERS_SERVICE_URL: url }),
-      ),
+      service.module(testConfig(OrdersConfig, { USERS_SERVICE_URL: url })),
     );
     try {
       return await use(app.get(UsersClient), app);

@@ -11,7 +11,7 @@ import {
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 describe('users app with authentication on (e2e)', () => {
@@ -20,7 +20,7 @@ describe('users app with authentication on (e2e)', () => {
 
   const boot = async (settings: Partial<UsersConfig> = {}) => {
     app = await createTestApp(
-      UsersAppModule.forRoot(
+      service.module(
         testConfig(UsersConfig, {
           AUTH_ISSUER: idp.issuer,
           AUTH_AUDIENCE: 'users',
@@ -167,7 +167,7 @@ describe('users app with authentication on (e2e)', () => {
   });
 
   it('declares the bearer scheme with auth off too, where an API route takes no token or any, and asks for no scope', async () => {
-    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    app = await createTestApp(service.module(testConfig(UsersConfig)));
     const document = await validOpenApiDocument(app);
     expect(document.components?.securitySchemes).toEqual({
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),

@@ -10,7 +10,7 @@ import {
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -19,7 +19,7 @@ describe('changing and erasing users (e2e)', () => {
   let app: INestApplication<App>;
 
   beforeEach(async () => {
-    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    app = await createTestApp(service.module(testConfig(UsersConfig)));
   });
 
   afterEach(async () => {
@@ -79,7 +79,7 @@ describe('changing and erasing users (e2e)', () => {
 
     it('answers 304 to a fetch client too, which sends Cache-Control: no-cache with If-None-Match', async () => {
       const listening = await startTestApp(
-        UsersAppModule.forRoot(testConfig(UsersConfig)),
+        service.module(testConfig(UsersConfig)),
       );
       const url = `${listening.url}/users/1`;
       const tag = (await fetch(url)).headers.get('etag')!;

@@ -11,7 +11,7 @@ import {
 } from '@app/testing';
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 describe('users API docs (e2e)', () => {
@@ -19,7 +19,7 @@ describe('users API docs (e2e)', () => {
   let document: OpenAPIV3.Document;
 
   beforeAll(async () => {
-    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    app = await createTestApp(service.module(testConfig(UsersConfig)));
     document = await validOpenApiDocument(app);
   });
 

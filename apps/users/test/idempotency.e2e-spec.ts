@@ -7,7 +7,7 @@ import {
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 const CHARLIE = { name: 'Charlie', email: 'charlie@example.com' };
@@ -17,7 +17,7 @@ describe('POST /users with Idempotency-Key (e2e)', () => {
 
   async function boot(overrides: Partial<UsersConfig> = {}) {
     app = await createTestApp(
-      UsersAppModule.forRoot(testConfig(UsersConfig, overrides)),
+      service.module(testConfig(UsersConfig, overrides)),
     );
   }
 
@@ -174,7 +174,7 @@ describe('POST /users with Idempotency-Key (e2e)', () => {
       }
     }
     const config = testConfig(UsersConfig);
-    app = await createTestApp(UsersAppModule.forRoot(config), (builder) =>
+    app = await createTestApp(service.module(config), (builder) =>
       builder
         .overrideProvider(IdempotencyStore)
         .useValue(new FailingToStore(config)),

@@ -10,7 +10,7 @@ import {
 } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 const UUID =
@@ -21,9 +21,7 @@ describe('users app operations (e2e)', () => {
 
   beforeEach(async () => {
     app = await createTestApp(
-      UsersAppModule.forRoot(
-        testConfig(UsersConfig, { SHUTDOWN_DRAIN_MS: 300 }),
-      ),
+      service.module(testConfig(UsersConfig, { SHUTDOWN_DRAIN_MS: 300 })),
     );
   });
 

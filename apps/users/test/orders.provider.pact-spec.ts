@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Verifier } from '@pact-foundation/pact';
 import { pactFile, startTestApp, testConfig } from '@app/testing';
 import { existsSync } from 'node:fs';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 import type { UsersRepository } from '../src/users/users.repository';
 import { USERS_REPOSITORY } from '../src/users/users.repository';
@@ -23,7 +23,7 @@ describe('users, as the provider orders relies on (Pact)', () => {
         `No pact at ${PACT}: run orders' consumer tests first (npm run test:pact runs both, in order)`,
       );
     ({ app, url } = await startTestApp(
-      UsersAppModule.forRoot(testConfig(UsersConfig)),
+      service.module(testConfig(UsersConfig)),
     ));
   });
 

@@ -7,14 +7,14 @@ import {
   validOpenApiDocument,
 } from '@app/testing';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 describe('users app: every documented request constraint, from both sides (e2e)', () => {
   let app: INestApplication<App>;
 
   beforeAll(async () => {
-    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    app = await createTestApp(service.module(testConfig(UsersConfig)));
   });
 
   afterAll(async () => {

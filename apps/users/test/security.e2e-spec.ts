@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 
 describe('users app safe defaults (e2e)', () => {
@@ -18,7 +18,7 @@ describe('users app safe defaults (e2e)', () => {
 
   async function boot(overrides: Partial<UsersConfig> = {}) {
     app = await createTestApp(
-      UsersAppModule.forRoot(testConfig(UsersConfig, overrides)),
+      service.module(testConfig(UsersConfig, overrides)),
     );
   }
 
@@ -185,7 +185,7 @@ describe('users app safe defaults (e2e)', () => {
     it('follow a route added with a new method, with nothing else to change', async () => {
       @Module({
         imports: [
-          UsersAppModule.forRoot(
+          service.module(
             testConfig(UsersConfig, {
               CORS_ORIGINS: 'https://app.example.com',
             }),

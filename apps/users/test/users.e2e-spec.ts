@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { createTestApp, expectProblem, testConfig } from '@app/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
-import { UsersAppModule } from '../src/app.module';
+import { service } from '../src/app.module';
 import { UsersConfig } from '../src/users.config';
 import { USERS_REPOSITORY } from '../src/users/users.repository';
 
@@ -10,7 +10,7 @@ describe('users app (e2e)', () => {
   let app: INestApplication<App>;
 
   beforeEach(async () => {
-    app = await createTestApp(UsersAppModule.forRoot(testConfig(UsersConfig)));
+    app = await createTestApp(service.module(testConfig(UsersConfig)));
   });
 
   afterEach(async () => {
@@ -355,7 +355,7 @@ describe('users app (e2e)', () => {
 describe('users app, when something unexpected breaks (e2e)', () => {
   it('answers a generic 500 problem, with nothing of the fault in the body', async () => {
     const app = await createTestApp(
-      UsersAppModule.forRoot(testConfig(UsersConfig)),
+      service.module(testConfig(UsersConfig)),
       (builder) =>
         builder.overrideProvider(USERS_REPOSITORY).useValue({
           findById: () =>

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { Database } from '@app/storage';
+import { storeProvider } from '@app/storage';
 import type { IdempotencyDatabase } from './idempotency.migration';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencySettings } from './idempotency.settings';
@@ -14,25 +14,16 @@ import { PostgresIdempotencyStore } from './postgres-idempotency.store';
  */
 @Module({})
 export class IdempotencyModule {
-  static forRoot(
-    settings: IdempotencySettings,
-    store: 'memory' | 'database',
-  ): DynamicModule {
+  static forRoot(settings: IdempotencySettings): DynamicModule {
     return {
       module: IdempotencyModule,
       global: true,
       providers: [
-        store === 'database'
-          ? {
-              provide: IdempotencyStore,
-              useFactory: (database: Database<IdempotencyDatabase>) =>
-                new PostgresIdempotencyStore(database, settings),
-              inject: [Database],
-            }
-          : {
-              provide: IdempotencyStore,
-              useFactory: () => new InMemoryIdempotencyStore(settings),
-            },
+        storeProvider<IdempotencyStore, IdempotencyDatabase>(IdempotencyStore, {
+          postgres: (database) =>
+            new PostgresIdempotencyStore(database, settings),
+          memory: () => new InMemoryIdempotencyStore(settings),
+        }),
         IdempotencyInterceptor,
       ],
       exports: [IdempotencyStore, IdempotencyInterceptor],

@@ -1,4 +1,5 @@
 export * from './api-docs/openapi';
+export * from './app/define-service';
 export * from './app/http-app';
 export * from './app/lifecycle';
 export * from './app/platform.module';

@@ -1,25 +1,11 @@
-import {
-  describeRepositoryContract,
-  inMemoryStore,
-  postgresStore,
-} from '@app/testing';
-import { InMemoryOrdersRepository } from './in-memory-orders.repository';
+import { describeRepositoryContract } from '@app/testing';
 import { ORDERS_MIGRATIONS } from './migrations';
-import { OrdersRepository } from './orders.repository';
-import type { OrdersDatabase } from './orders.schema';
-import { PostgresOrdersRepository } from './postgres-orders.repository';
+import { ORDERS_STORES } from './orders.module';
 
 describeRepositoryContract(
   {
-    stores: {
-      InMemoryOrdersRepository: inMemoryStore<OrdersRepository>(
-        () => new InMemoryOrdersRepository(),
-      ),
-      PostgresOrdersRepository: postgresStore<OrdersRepository, OrdersDatabase>(
-        ORDERS_MIGRATIONS,
-        (database) => new PostgresOrdersRepository(database),
-      ),
-    },
+    stores: ORDERS_STORES,
+    migrations: ORDERS_MIGRATIONS,
     seed: [
       { id: 1, userId: 1, product: 'Laptop' },
       { id: 2, userId: 2, product: 'Smartphone' },

@@ -1,25 +1,12 @@
-import {
-  describeRepositoryContract,
-  inMemoryStore,
-  postgresStore,
-} from '@app/testing';
-import { InMemoryUsersRepository } from './in-memory-users.repository';
+import { describeRepositoryContract } from '@app/testing';
 import { USERS_MIGRATIONS } from './migrations';
-import { PostgresUsersRepository } from './postgres-users.repository';
-import { EmailTakenError, UsersRepository } from './users.repository';
-import type { UsersDatabase } from './users.schema';
+import { EmailTakenError } from './users.repository';
+import { USERS_STORES } from './users.module';
 
 describeRepositoryContract(
   {
-    stores: {
-      InMemoryUsersRepository: inMemoryStore<UsersRepository>(
-        () => new InMemoryUsersRepository(),
-      ),
-      PostgresUsersRepository: postgresStore<UsersRepository, UsersDatabase>(
-        USERS_MIGRATIONS,
-        (database) => new PostgresUsersRepository(database),
-      ),
-    },
+    stores: USERS_STORES,
+    migrations: USERS_MIGRATIONS,
     seed: [
       { id: 1, name: 'Alice', email: 'alice@example.com', version: 1 },
       { id: 2, name: 'Bob', email: 'bob@example.com', version: 1 },

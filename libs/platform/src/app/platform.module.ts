@@ -71,7 +71,7 @@ export class PlatformModule {
         ...(hasDatabase
           ? [DatabaseModule.forRoot(service.name, config, service.migrations)]
           : []),
-        IdempotencyModule.forRoot(config, hasDatabase ? 'database' : 'memory'),
+        IdempotencyModule.forRoot(config),
       ],
       controllers: [HealthController, MetricsController],
       providers: [

@@ -1,4 +1,4 @@
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, Type } from '@nestjs/common';
 import type { SettingsClass } from '@app/config';
 import type { Migration } from 'kysely/migration';
 import type { ServiceConfig } from '../config/service-config';
@@ -13,7 +13,7 @@ type NumberVariable<C> = {
 
 /**
  * What makes a service one of ours, in one place: what `main.ts` runs, tests boot, and the
- * deployment checks read. Each app exports one from its `app.module.ts`.
+ * deployment checks read. Each app exports one from its `app.module.ts`, made by `defineService`.
  */
 export interface ServiceDefinition<C extends ServiceConfig = ServiceConfig> {
   /** `users`, `orders`: in logs, metrics, traces, the API docs and the auth realm. */
@@ -28,6 +28,8 @@ export interface ServiceDefinition<C extends ServiceConfig = ServiceConfig> {
   port: NumberVariable<C>;
   /** The schema of the service's database, used when DATABASE_URL is set. */
   migrations: Record<string, Migration>;
-  /** The app's root module for a config. */
+  /** The service's own modules: its features, each choosing its store with `storeProvider`. */
+  features: (Type | DynamicModule)[];
+  /** The app's root module for a config: the platform's modules, then `features`. */
   module(config: C): DynamicModule;
 }

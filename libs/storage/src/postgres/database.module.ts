@@ -1,10 +1,10 @@
 import {
-  ClassProvider,
   DynamicModule,
+  FactoryProvider,
+  InjectionToken,
   Module,
   OnApplicationBootstrap,
   OnApplicationShutdown,
-  Type,
 } from '@nestjs/common';
 import type { Migration } from 'kysely/migration';
 import { Database, ForeignDatabaseError } from './database';
@@ -16,18 +16,26 @@ export const inDatabase = ({
   DATABASE_URL,
 }: Pick<DatabaseSettings, 'DATABASE_URL'>): boolean => DATABASE_URL !== '';
 
+/** How to make each store of a repository: what the app binds and the contract tests run. */
+export interface Stores<T, DB = unknown> {
+  postgres: (database: Database<DB>) => T;
+  memory: () => T;
+}
+
 /**
- * A feature's repository, bound to its token: the PostgreSQL store when the service has a
- * database (`inDatabase`), else the one in process memory.
+ * A store bound to its token: the PostgreSQL one when the app has a `Database` (the platform
+ * provides one exactly when `inDatabase`), else the one in process memory. So the choice is made
+ * once, where the platform decides whether to connect; features and libs only name their stores.
  */
-export function repositoryProvider(
-  token: symbol,
-  stores: { postgres: Type; memory: Type },
-  settings: Pick<DatabaseSettings, 'DATABASE_URL'>,
-): ClassProvider {
+export function storeProvider<T, DB = unknown>(
+  token: InjectionToken<T>,
+  stores: Stores<T, DB>,
+): FactoryProvider<T> {
   return {
     provide: token,
-    useClass: inDatabase(settings) ? stores.postgres : stores.memory,
+    inject: [{ token: Database, optional: true }],
+    useFactory: (database: Database<DB> | undefined) =>
+      database ? stores.postgres(database) : stores.memory(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { sql, type ColumnType, type QueryCreator } from 'kysely';
+import { sql, type ColumnType, type Kysely, type QueryCreator } from 'kysely';
 import type { SchemaColumns } from './schema-columns';
 
 /**
@@ -39,4 +39,20 @@ export function nextIds(
     .set({ last_id: sql`last_id + ${count}` })
     .where('name', '=', counter)
     .returning('last_id');
+}
+
+/**
+ * Creates the counters' table, in a service's first migration (its seed migration then inserts
+ * the service's counter row). Ids come from a counter row updated in the inserting statement: a
+ * failed insert rolls the increment back, so unlike a sequence it never leaves a gap. Released
+ * migrations call this: it never changes; a change to the table is a new migration.
+ */
+export async function createIdCountersTable(
+  db: Kysely<unknown>,
+): Promise<void> {
+  await db.schema
+    .createTable('id_counters')
+    .addColumn('name', 'text', (column) => column.primaryKey())
+    .addColumn('last_id', 'bigint', (column) => column.notNull())
+    .execute();
 }

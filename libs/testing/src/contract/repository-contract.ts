@@ -1,5 +1,5 @@
 import type { Page, PageRequest } from '@app/contracts';
-import type { Database } from '@app/storage';
+import type { Stores } from '@app/storage';
 import type { Migration } from 'kysely/migration';
 import { migratedTestDatabase } from '../stand-ins/database';
 
@@ -19,28 +19,29 @@ export interface StoreFixture<R> {
   close(): Promise<void>;
 }
 
-export type OpenStore<R> = () => Promise<StoreFixture<R>>;
+type OpenStore<R> = () => Promise<StoreFixture<R>>;
 
-/** A store in process memory: one process, so "another replica" is the same repository. */
-export function inMemoryStore<R>(make: () => R): OpenStore<R> {
-  return async () => {
-    const repository = make();
-    return { repository, another: () => repository, close: async () => {} };
-  };
-}
-
-/** A store on a fresh, migrated PostgreSQL database; `another()` shares the pool's database. */
-export function postgresStore<R, DB>(
+/**
+ * Each store on fresh data: in process memory (one process, so "another replica" is the same
+ * repository), and on a fresh, migrated PostgreSQL database (`another()` shares its pool).
+ */
+function openStores<R, DB>(
+  stores: Stores<R, DB>,
   migrations: Record<string, Migration>,
-  make: (database: Database<DB>) => R,
-): OpenStore<R> {
-  return async () => {
-    const db = await migratedTestDatabase<DB>(migrations);
-    return {
-      repository: make(db.database),
-      another: () => make(db.database),
-      close: () => db.close(),
-    };
+): Record<string, OpenStore<R>> {
+  return {
+    'in memory': async () => {
+      const repository = stores.memory();
+      return { repository, another: () => repository, close: async () => {} };
+    },
+    PostgreSQL: async () => {
+      const db = await migratedTestDatabase<DB>(migrations);
+      return {
+        repository: stores.postgres(db.database),
+        another: () => stores.postgres(db.database),
+        close: () => db.close(),
+      };
+    },
   };
 }
 
@@ -48,9 +49,12 @@ export interface RepositoryContract<
   T extends WithId,
   New,
   R extends ContractRepository<T, New>,
+  DB,
 > {
-  /** Every store of the repository, by name: each runs the whole contract. */
-  stores: Record<string, OpenStore<R>>;
+  /** The repository's stores, as the app binds them: each runs the whole contract. */
+  stores: Stores<R, DB>;
+  /** The service's migrations, which a fresh PostgreSQL database is given. */
+  migrations: Record<string, Migration>;
   /** The records a fresh store holds, in id order from 1. */
   seed: T[];
   /** A valid new record, distinct for each `n`. */
@@ -67,14 +71,17 @@ export function describeRepositoryContract<
   T extends WithId,
   New,
   R extends ContractRepository<T, New>,
+  DB,
 >(
-  contract: RepositoryContract<T, New, R>,
+  contract: RepositoryContract<T, New, R, DB>,
   more: (store: () => StoreFixture<R>) => void = () => {},
 ): void {
   const { seed, newRecord } = contract;
   const next = seed.length + 1;
 
-  describe.each(Object.entries(contract.stores))('%s', (_name, open) => {
+  describe.each(
+    Object.entries(openStores(contract.stores, contract.migrations)),
+  )('%s', (_name, open) => {
     let fixture: StoreFixture<R>;
     const repository = () => fixture.repository;
 

@@ -1,3 +1,4 @@
+import { createIdCountersTable } from '@app/storage';
 import { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -14,11 +15,5 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('orders')
     .columns(['user_id', 'id'])
     .execute();
-  // Ids come from a counter row updated in the inserting statement: a failed insert rolls the
-  // increment back, so unlike a sequence it never leaves a gap.
-  await db.schema
-    .createTable('id_counters')
-    .addColumn('name', 'text', (column) => column.primaryKey())
-    .addColumn('last_id', 'bigint', (column) => column.notNull())
-    .execute();
+  await createIdCountersTable(db);
 }
