@@ -16,6 +16,8 @@ import {
   TestDatabase,
   waitUntilReady,
   steadyLoad,
+  MIXED_LOAD_ROUTES,
+  type MixedLoadRoute,
 } from '@app/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -34,17 +36,8 @@ const BACK_WITHIN_MS = 15_000;
 /** A key held by a request cut by the crash is free again after this (IDEMPOTENCY_LEASE_MS). */
 const LEASE_MS = 2000;
 
-const ROUTES = [
-  'GET /users/:id',
-  'POST /users',
-  'GET /orders/:id',
-  'POST /orders',
-  'GET /orders',
-] as const;
-type Route = (typeof ROUTES)[number];
-
 interface Sent {
-  route: Route;
+  route: MixedLoadRoute;
   method: 'GET' | 'POST';
   url: string;
   body?: Record<string, string | number>;
@@ -53,7 +46,7 @@ interface Sent {
 
 /** One request as its client saw it. */
 interface Outcome {
-  route: Route;
+  route: MixedLoadRoute;
   body?: Record<string, string | number>;
   status: number;
   type: string;
@@ -128,7 +121,7 @@ const createdId = (outcome: Outcome): number => {
 /** Clients sending every route of both services through nginx, one request after another. */
 function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
   let sequence = 0;
-  const request = (route: Route): Sent => {
+  const request = (route: MixedLoadRoute): Sent => {
     const n = sequence++;
     const id = (n % 2) + 1;
     switch (route) {
@@ -154,9 +147,13 @@ function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
         return { route, method: 'GET', url: `${urls.orders}/orders?limit=1` };
     }
   };
-  return steadyLoad(clients, (i) => send(request(ROUTES[i % ROUTES.length])), {
-    limitMs: 120_000,
-  });
+  return steadyLoad(
+    clients,
+    (i) => send(request(MIXED_LOAD_ROUTES[i % MIXED_LOAD_ROUTES.length])),
+    {
+      limitMs: 120_000,
+    },
+  );
 }
 
 /** Runs `work` on each item, `width` at a time. */
@@ -296,7 +293,7 @@ describe('a failover of PostgreSQL (Patroni, synchronous standby, HAProxy) under
       await eventually(
         () => load.outcomes,
         (outcomes) =>
-          ROUTES.every(
+          MIXED_LOAD_ROUTES.every(
             (route) =>
               outcomes.filter(
                 (outcome) =>
@@ -333,7 +330,7 @@ describe('a failover of PostgreSQL (Patroni, synchronous standby, HAProxy) under
     // Per route, when its answers were successes for good: the first success sent after its last
     // failure, from the promotion (negative: back before the poll saw the promotion).
     const back = Object.fromEntries(
-      ROUTES.map((route) => {
+      MIXED_LOAD_ROUTES.map((route) => {
         const mine = outcomes.filter(
           (outcome) => outcome.route === route && outcome.sent >= killedAt,
         );
@@ -379,7 +376,7 @@ describe('a failover of PostgreSQL (Patroni, synchronous standby, HAProxy) under
     ).toEqual([]);
     // Every route back within 15 s of the promotion: a success sent in that time, and nothing but
     // successes sent after it.
-    for (const route of ROUTES)
+    for (const route of MIXED_LOAD_ROUTES)
       expect({
         route,
         answered: outcomes.some(

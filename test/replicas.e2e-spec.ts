@@ -16,6 +16,8 @@ import {
   TestDatabase,
   waitUntilReady,
   steadyLoad,
+  MIXED_LOAD_ROUTES,
+  type MixedLoadRoute,
 } from '@app/testing';
 import { get, STATUS_CODES } from 'node:http';
 
@@ -85,21 +87,13 @@ interface Outcome {
   detail?: string;
 }
 
-const ROUTES = [
-  'GET /users/:id',
-  'POST /users',
-  'GET /orders/:id',
-  'POST /orders',
-  'GET /orders',
-] as const;
-
 /**
  * Clients sending every route of both services through the load balancer, each one request after
  * another, until stopped: reads and creates, the two-hop routes and the one that needs no users.
  */
 function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
   let sequence = 0;
-  const send = async (route: (typeof ROUTES)[number]): Promise<Outcome> => {
+  const send = async (route: MixedLoadRoute): Promise<Outcome> => {
     const n = sequence++;
     const id = (n % 2) + 1;
     const sent = Date.now();
@@ -146,7 +140,9 @@ function mixedLoad(urls: { users: string; orders: string }, clients = 4) {
       };
     }
   };
-  return steadyLoad(clients, (i) => send(ROUTES[i % ROUTES.length]));
+  return steadyLoad(clients, (i) =>
+    send(MIXED_LOAD_ROUTES[i % MIXED_LOAD_ROUTES.length]),
+  );
 }
 
 const isSuccess = (outcome: Outcome) =>
@@ -521,7 +517,7 @@ describe('two replicas of each service behind a load balancer', () => {
       failed,
       errorLog: failed.length > 0 ? lb.errorLog() : '',
     }).toEqual({ failed: [], errorLog: '' });
-    for (const route of ROUTES)
+    for (const route of MIXED_LOAD_ROUTES)
       expect(
         load.outcomes.filter((outcome) => outcome.route === route).length,
       ).toBeGreaterThan(20);
@@ -537,7 +533,7 @@ describe('two replicas of each service behind a load balancer', () => {
       await eventually(
         () => load.outcomes,
         (outcomes) =>
-          ROUTES.every((route) =>
+          MIXED_LOAD_ROUTES.every((route) =>
             outcomes.some(
               (outcome) =>
                 outcome.route === route && outcome.sent > down.backAt + 2000,

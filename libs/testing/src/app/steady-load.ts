@@ -43,3 +43,16 @@ export function steadyLoad<T>(
     },
   };
 }
+
+/**
+ * The routes a mixed load sends, of both services: reads and creates, the two-hop routes (orders
+ * asks users) and the one that needs no users.
+ */
+export const MIXED_LOAD_ROUTES = [
+  'GET /users/:id',
+  'POST /users',
+  'GET /orders/:id',
+  'POST /orders',
+  'GET /orders',
+] as const;
+export type MixedLoadRoute = (typeof MIXED_LOAD_ROUTES)[number];
