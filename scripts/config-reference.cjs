@@ -151,7 +151,7 @@ function docOf(node) {
 
 /**
  * The service's config class and port variable: the `config` and `port` of the `service` its
- * app.module.ts exports.
+ * app.module.ts exports (given to `defineService`).
  */
 function definitionOf(program, checker, { name, sourceRoot }) {
   const file = program.getSourceFile(join(ROOT, sourceRoot, 'app.module.ts'));
@@ -160,11 +160,17 @@ function definitionOf(program, checker, { name, sourceRoot }) {
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {
       if (declaration.name.getText() !== 'service') continue;
-      const config = propertyOf(declaration.initializer, 'config');
+      // `defineService({ ... })`, or the definition's object itself.
+      const initializer = declaration.initializer;
+      const parts =
+        initializer && ts.isCallExpression(initializer)
+          ? initializer.arguments[0]
+          : initializer;
+      const config = propertyOf(parts, 'config');
       if (config)
         return {
           config: classOf(checker, config),
-          port: evaluate(checker, propertyOf(declaration.initializer, 'port')),
+          port: evaluate(checker, propertyOf(parts, 'port')),
         };
     }
   }
