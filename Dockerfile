@@ -42,6 +42,8 @@ COPY package.json ./
 # The image's own unprivileged user, not root.
 USER node
 
+# One target per service of nest-cli.json, its bundle and port, on the runtime above.
+# >>> render:deploy targets: written by npm run render:deploy from nest-cli.json
 FROM runtime AS users
 COPY --from=build /app/dist/apps/users ./dist/apps/users
 ENV USERS_PORT=5001
@@ -57,6 +59,7 @@ EXPOSE 5002
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.ORDERS_PORT + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/apps/orders/main.js"]
+# <<< render:deploy targets
 
 # PgBouncer in transaction pooling mode between the services and PostgreSQL (compose.yaml,
 # deploy/k8s/pgbouncer.yaml): Debian's package, run as the postgres user it comes with. Its

@@ -1,0 +1,589 @@
+'use strict';
+// What the deployment files need of each service, written from nest-cli.json's applications and
+// their ServiceDefinitions (name, port variable and default, the peers their config names), so a
+// new service is not copied into a dozen files by hand: `npm run render:deploy` writes them, and
+// `--check` (test/render-deploy.e2e-spec.ts) exits 1 naming each file that is stale.
+//
+// Whole files: each service's Kubernetes manifest (deploy/k8s/<name>.yaml) and compose's
+// create-databases.sql. Elsewhere only the blocks between the two marker comments
+// `>>> render:deploy <block>` and `<<< render:deploy <block>`: the rest of those files, and what
+// the blocks share, is written by hand. A peer is another service whose URL variable
+// (`<PEER>_SERVICE_URL`) the service's config reads.
+const { readFileSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { ROOT } = require('./services.cjs');
+const { serviceFacts } = require('./config-reference.cjs');
+
+/** Each service with the services it calls. */
+function servicesWithPeers() {
+  const facts = serviceFacts();
+  return facts.map((service) => ({
+    ...service,
+    peers: facts.filter(
+      (peer) =>
+        peer.name !== service.name &&
+        service.variables.includes(serviceUrlVariable(peer)),
+    ),
+  }));
+}
+
+const serviceUrlVariable = (peer) => `${peer.name.toUpperCase()}_SERVICE_URL`;
+/** A peer's timeout in the deployments: above the default, for a call that crosses a network. */
+const peerTimeout = (service, peer) => {
+  const variable = `${peer.name.toUpperCase()}_SERVICE_TIMEOUT_MS`;
+  return service.variables.includes(variable) ? [`${variable}: '2000'`] : [];
+};
+
+const lines = (...parts) => parts.flat().join('\n');
+const indent = (text, by) =>
+  text
+    .split('\n')
+    .map((line) => (line ? ' '.repeat(by) + line : line))
+    .join('\n');
+
+function dockerTarget({ name, port, portVariable }) {
+  return lines(
+    `FROM runtime AS ${name}`,
+    `COPY --from=build /app/dist/apps/${name} ./dist/apps/${name}`,
+    `ENV ${portVariable}=${port}`,
+    `EXPOSE ${port}`,
+    'HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\',
+    `  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.${portVariable} + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]`,
+    `CMD ["node", "dist/apps/${name}/main.js"]`,
+  );
+}
+
+function composeService(service) {
+  const { name, port, portVariable, peers } = service;
+  const password = '${POSTGRES_PASSWORD:-local-only}';
+  return lines(
+    `${name}:`,
+    '  build:',
+    '    context: .',
+    `    target: ${name}`,
+    `  image: users-orders/${name}:0.1.0`,
+    '  deploy:',
+    '    replicas: 2',
+    '  read_only: true',
+    '  security_opt:',
+    '    - no-new-privileges:true',
+    '  expose:',
+    `    - '${port}'`,
+    '  environment:',
+    `    ${portVariable}: '${port}'`,
+    peers.flatMap((peer) => [
+      `    # Through the load balancer, so ${name} reaches every ${peer.name} replica.`,
+      `    ${serviceUrlVariable(peer)}: http://lb:${peer.port}`,
+      ...peerTimeout(service, peer).map((line) => `    ${line}`),
+    ]),
+    '    # Queries through PgBouncer, in transaction mode: no session setting sent at connect.',
+    `    DATABASE_URL: postgres://app:${password}@pgbouncer:6432/${name}`,
+    '    DATABASE_POOLER: transaction',
+    '    # Migrations (at start, under their lock) on PostgreSQL itself.',
+    `    DATABASE_MIGRATION_URL: postgres://app:${password}@postgres:5432/${name}`,
+    "    TRUST_PROXY: '1'",
+    '    LOG_LEVEL: info',
+    "    SHUTDOWN_DRAIN_MS: '5000'",
+    "    SHUTDOWN_TIMEOUT_MS: '10000'",
+    '  depends_on:',
+    '    postgres:',
+    '      condition: service_healthy',
+    '    pgbouncer:',
+    '      condition: service_healthy',
+    peers.flatMap((peer) => [
+      `    ${peer.name}:`,
+      '      condition: service_healthy',
+    ]),
+    '  stop_grace_period: 20s',
+  );
+}
+
+function nginxUpstream({ name, port }) {
+  return lines(
+    `upstream ${name} {`,
+    `  zone ${name} 64k;`,
+    `  server ${name}:${port} resolve max_fails=0;`,
+    '  keepalive 32;',
+    '  keepalive_timeout 4s;',
+    '}',
+  );
+}
+
+/** One problem+json answer of nginx's own, by its location and status. */
+function nginxAnswer(
+  location,
+  status,
+  title,
+  detail,
+  { internal, retry } = {},
+) {
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  return lines(
+    `location ${location} {`,
+    internal ? ['  internal;'] : [],
+    '  types { }',
+    '  default_type application/problem+json;',
+    retry ? ['  add_header Retry-After 1 always;'] : [],
+    `  return ${status} '${body}';`,
+    '}',
+  );
+}
+
+function nginxServer({ name, port }) {
+  return lines(
+    'server {',
+    `  listen ${port};`,
+    '  error_page 400 /.load-balancer/bad_request;',
+    '  error_page 414 /.load-balancer/uri_too_long;',
+    '  error_page 404 @not_found;',
+    '  error_page 413 @too_large;',
+    '  error_page 494 =431 @headers_too_large;',
+    '  error_page 502 @bad_gateway;',
+    '  error_page 503 @unavailable;',
+    '  error_page 504 @timeout;',
+    '  location / {',
+    `    proxy_pass http://${name};`,
+    '    proxy_http_version 1.1;',
+    '    proxy_set_header Connection "";',
+    '    proxy_set_header Host $host;',
+    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '    proxy_next_upstream error timeout;',
+    '    proxy_next_upstream_tries 2;',
+    '    proxy_connect_timeout 2s;',
+    '  }',
+    indent(
+      lines(
+        nginxAnswer(
+          '= /.load-balancer/bad_request',
+          400,
+          'Bad Request',
+          'The load balancer could not read the request.',
+          { internal: true },
+        ),
+        nginxAnswer(
+          '= /.load-balancer/uri_too_long',
+          414,
+          'URI Too Long',
+          'The request URI is longer than the load balancer takes (8 kB).',
+          { internal: true },
+        ),
+        nginxAnswer(
+          '@not_found',
+          404,
+          'Not Found',
+          'The load balancer has nothing at this URI.',
+        ),
+        nginxAnswer(
+          '@too_large',
+          413,
+          'Payload Too Large',
+          'The request body is larger than the load balancer takes (1 MB).',
+        ),
+        nginxAnswer(
+          '@headers_too_large',
+          431,
+          'Request Header Fields Too Large',
+          'The request headers are larger than the load balancer takes.',
+        ),
+        nginxAnswer(
+          '@bad_gateway',
+          502,
+          'Bad Gateway',
+          'No replica of the service could be reached; try again shortly.',
+          { retry: true },
+        ),
+        nginxAnswer(
+          '@unavailable',
+          503,
+          'Service Unavailable',
+          'The load balancer cannot take the request now; try again shortly.',
+          { retry: true },
+        ),
+        nginxAnswer(
+          '@timeout',
+          504,
+          'Gateway Timeout',
+          'No replica of the service answered in time.',
+        ),
+      ),
+      2,
+    ),
+    '}',
+  );
+}
+
+function k8sManifest(service) {
+  const { name, port, portVariable, peers } = service;
+  const config = `${name}-config`;
+  const secret = `${name}-database`;
+  const image = `users-orders/${name}:0.1.0`;
+  return lines(
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    `  name: ${config}`,
+    'data:',
+    `  ${portVariable}: '${port}'`,
+    peers.flatMap((peer) => [
+      `  ${serviceUrlVariable(peer)}: http://${peer.name}:${peer.port}`,
+      ...peerTimeout(service, peer).map((line) => `  ${line}`),
+    ]),
+    '  # Whose X-Forwarded-For names the client (rate limit, logs): here one hop, the ingress',
+    '  # controller. A hop count believes whoever connects, so unless a NetworkPolicy lets only the',
+    "  # ingress reach these pods, list the ingress controller's pod addresses instead (e.g.",
+    '  # 10.244.0.0/16); with a cloud load balancer that adds a hop before the ingress, 2; with no',
+    '  # ingress at all (port-forward only), leave it empty.',
+    "  TRUST_PROXY: '1'",
+    '  LOG_LEVEL: info',
+    "  SHUTDOWN_DRAIN_MS: '5000'",
+    "  SHUTDOWN_TIMEOUT_MS: '10000'",
+    '  # The init container applies migrations before the app starts (see below).',
+    "  DATABASE_MIGRATE_AT_START: 'false'",
+    '  # Queries go through PgBouncer in transaction pooling mode (pgbouncer.yaml): no session setting',
+    "  # is sent at connect, and the statement timeout is PgBouncer's query_timeout.",
+    "  DATABASE_POOLER: 'transaction'",
+    '---',
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    `  name: ${name}`,
+    '  labels:',
+    `    app.kubernetes.io/name: ${name}`,
+    'spec:',
+    '  # Stateless processes: the data is in PostgreSQL, reached through PgBouncer (DATABASE_URL from',
+    '  # the Secret).',
+    '  replicas: 2',
+    '  selector:',
+    '    matchLabels:',
+    `      app.kubernetes.io/name: ${name}`,
+    '  template:',
+    '    metadata:',
+    '      labels:',
+    `        app.kubernetes.io/name: ${name}`,
+    '    spec:',
+    '      # Above SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS (15 s), so Kubernetes never kills a drain.',
+    '      terminationGracePeriodSeconds: 20',
+    '      securityContext:',
+    '        runAsNonRoot: true',
+    '        runAsUser: 1000',
+    "      # Migrations as their own step, under the migrator's lock: of pods starting together one",
+    '      # applies them, the others find nothing to do; a failed migration keeps the old pods serving.',
+    "      # They run on PostgreSQL itself (the Secret's migration-url), not through PgBouncer.",
+    '      initContainers:',
+    '        - name: migrate',
+    `          image: ${image}`,
+    '          imagePullPolicy: IfNotPresent',
+    `          command: ['node', 'dist/apps/${name}/main.js', 'migrate']`,
+    '          envFrom:',
+    '            - configMapRef:',
+    `                name: ${config}`,
+    '          env:',
+    '            - name: DATABASE_URL',
+    '              valueFrom:',
+    '                secretKeyRef:',
+    `                  name: ${secret}`,
+    '                  key: migration-url',
+    '          resources:',
+    '            requests:',
+    '              cpu: 50m',
+    '              memory: 64Mi',
+    '            limits:',
+    '              cpu: 500m',
+    '              memory: 256Mi',
+    '          securityContext:',
+    '            allowPrivilegeEscalation: false',
+    '            readOnlyRootFilesystem: true',
+    '      containers:',
+    `        - name: ${name}`,
+    `          image: ${image}`,
+    '          imagePullPolicy: IfNotPresent',
+    '          envFrom:',
+    '            - configMapRef:',
+    `                name: ${config}`,
+    '          env:',
+    '            - name: DATABASE_URL',
+    '              valueFrom:',
+    '                secretKeyRef:',
+    `                  name: ${secret}`,
+    '                  key: url',
+    '            # Where migrations would run with DATABASE_MIGRATE_AT_START=true: PostgreSQL itself.',
+    '            - name: DATABASE_MIGRATION_URL',
+    '              valueFrom:',
+    '                secretKeyRef:',
+    `                  name: ${secret}`,
+    '                  key: migration-url',
+    '          ports:',
+    '            - name: http',
+    `              containerPort: ${port}`,
+    '          livenessProbe:',
+    '            httpGet:',
+    '              path: /health/live',
+    '              port: http',
+    '            periodSeconds: 10',
+    '            failureThreshold: 3',
+    '          readinessProbe:',
+    '            httpGet:',
+    '              path: /health/ready',
+    '              port: http',
+    '            periodSeconds: 5',
+    '            failureThreshold: 1',
+    '          resources:',
+    '            requests:',
+    '              cpu: 100m',
+    '              memory: 128Mi',
+    '            limits:',
+    '              cpu: 500m',
+    '              memory: 256Mi',
+    '          securityContext:',
+    '            allowPrivilegeEscalation: false',
+    '            readOnlyRootFilesystem: true',
+    '---',
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  selector:',
+    `    app.kubernetes.io/name: ${name}`,
+    '  ports:',
+    '    - name: http',
+    `      port: ${port}`,
+    '      targetPort: http',
+    '---',
+    '# Keeps one pod serving through voluntary disruptions (node drains, upgrades).',
+    'apiVersion: policy/v1',
+    'kind: PodDisruptionBudget',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  minAvailable: 1',
+    '  selector:',
+    '    matchLabels:',
+    `      app.kubernetes.io/name: ${name}`,
+    '---',
+    '# The database URLs, with the password: `url` through PgBouncer (pgbouncer.yaml), for queries;',
+    "# `migration-url` to PostgreSQL itself, for migrations. Create it from your database's",
+    '# credentials, e.g.',
+    `#   kubectl create secret generic ${secret} \\`,
+    `#     --from-literal=url='postgres://...@pgbouncer:6432/${name}' \\`,
+    `#     --from-literal=migration-url='postgres://...@postgres:5432/${name}'`,
+    '# These placeholders point at a PostgreSQL you provide (a managed database or an operator such as',
+    "# CloudNativePG), as PgBouncer's [databases] do; the manifests deliberately contain no database",
+    '# server.',
+    'apiVersion: v1',
+    'kind: Secret',
+    'metadata:',
+    `  name: ${secret}`,
+    'type: Opaque',
+    'stringData:',
+    `  url: postgres://${name}:change-me@pgbouncer:6432/${name}`,
+    `  migration-url: postgres://${name}:change-me@postgres:5432/${name}`,
+    '',
+  );
+}
+
+/** A job name alternation for PromQL and Grafana: `users|orders`. */
+const jobs = (services) => services.map(({ name }) => name).join('|');
+
+/**
+ * Every file this writes, as a function of the services: `whole` files, or `blocks` between the
+ * markers (with the comment that starts a line in that file, and the blocks' indentation), or
+ * `replace`ments of what names the services inside text that cannot hold a marker.
+ */
+const PIECES = [
+  {
+    file: 'Dockerfile',
+    comment: '#',
+    blocks: {
+      targets: (services) => services.map(dockerTarget).join('\n\n'),
+    },
+  },
+  {
+    file: 'compose.yaml',
+    comment: '#',
+    blocks: {
+      'postgres-ready': (services) =>
+        `- ${services.map(({ name }) => `pg_isready -U app -d ${name}`).join(' && ')}`,
+      services: (services) => services.map(composeService).join('\n\n'),
+      'lb-ports': (services) =>
+        services.map(({ port }) => `- '${port}:${port}'`).join('\n'),
+      'lb-depends': (services) =>
+        services
+          .map(({ name }) => `${name}:\n  condition: service_healthy`)
+          .join('\n'),
+    },
+  },
+  {
+    file: 'deploy/compose/nginx.conf',
+    comment: '#',
+    blocks: {
+      upstreams: (services) => services.map(nginxUpstream).join('\n'),
+      servers: (services) => services.map(nginxServer).join('\n\n'),
+    },
+  },
+  {
+    file: 'deploy/compose/create-databases.sql',
+    whole: (services) =>
+      lines(
+        "-- One database per service, created once on an empty volume by the postgres image's entrypoint.",
+        '-- Written by npm run render:deploy from nest-cli.json.',
+        services.map(({ name }) => `CREATE DATABASE ${name};`),
+        '',
+      ),
+  },
+  {
+    file: 'deploy/compose/pgbouncer.ini',
+    comment: ';',
+    blocks: {
+      databases: (services) =>
+        services
+          .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
+          .join('\n'),
+    },
+  },
+  {
+    file: 'deploy/k8s/pgbouncer.yaml',
+    comment: ';',
+    blocks: {
+      databases: (services) =>
+        services
+          .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
+          .join('\n'),
+    },
+  },
+  {
+    file: 'deploy/k8s/kustomization.yaml',
+    comment: '#',
+    blocks: {
+      services: (services) =>
+        services.map(({ name }) => `- ${name}.yaml`).join('\n'),
+    },
+  },
+  {
+    file: 'deploy/prometheus/prometheus.yml',
+    comment: '#',
+    blocks: {
+      jobs: (services) =>
+        services
+          .map(({ name, port }) =>
+            lines(
+              `- job_name: ${name}`,
+              '  dns_sd_configs:',
+              `    - names: [${name}]`,
+              '      type: A',
+              `      port: ${port}`,
+              '      refresh_interval: 15s',
+            ),
+          )
+          .join('\n'),
+    },
+  },
+  {
+    file: 'deploy/prometheus/rules/causes.rules.yaml',
+    replace: [
+      // Inside PromQL, where a comment cannot mark a block: the jobs' alternation, and one absent()
+      // per job (with no target left, up has no series to say it is down).
+      [/job=~"[a-z|]+"/g, (services) => `job=~"${jobs(services)}"`],
+      [
+        /^( +)absent\(up\{job="[a-z]+"\}\)(\n +or\n +absent\(up\{job="[a-z]+"\}\))*$/m,
+        (services, match) => {
+          const pad = /^ */.exec(match)[0];
+          return services
+            .map(({ name }) => `${pad}absent(up{job="${name}"})`)
+            .join(`\n${pad}or\n`);
+        },
+      ],
+    ],
+  },
+  {
+    file: 'deploy/grafana/dashboards/users-orders.json',
+    replace: [
+      [/job=~\\"[a-z|]+\\"/g, (services) => `job=~\\"${jobs(services)}\\"`],
+    ],
+  },
+];
+
+const k8sFiles = (services) =>
+  services.map((service) => ({
+    file: `deploy/k8s/${service.name}.yaml`,
+    whole: () => k8sManifest(service),
+  }));
+
+/** A file's text with each of its marked blocks rendered; throws naming a missing marker. */
+function withBlocks(file, text, comment, blocks, services) {
+  let result = text;
+  for (const [block, render] of Object.entries(blocks)) {
+    const pattern = new RegExp(
+      `^( *)${escape(comment)} >>> render:deploy ${block}\\b.*\\n[\\s\\S]*?^ *${escape(comment)} <<< render:deploy ${block}$`,
+      'm',
+    );
+    const found = pattern.exec(result);
+    if (!found)
+      throw new Error(
+        `${file}: no block "${block}" between "${comment} >>> render:deploy ${block}" and "${comment} <<< render:deploy ${block}"`,
+      );
+    const pad = found[1];
+    const [start] = found[0].split('\n');
+    const body = indent(render(services), pad.length);
+    result = result.replace(
+      found[0],
+      `${start}\n${body}\n${pad}${comment} <<< render:deploy ${block}`,
+    );
+  }
+  return result;
+}
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Each file as it should be for these services (nest-cli.json's by default): path and text. */
+function render(services = servicesWithPeers()) {
+  return [...PIECES, ...k8sFiles(services)].map((piece) => {
+    if (piece.whole) return { file: piece.file, text: piece.whole(services) };
+    const current = readFileSync(join(ROOT, piece.file), 'utf8');
+    if (piece.blocks)
+      return {
+        file: piece.file,
+        text: withBlocks(
+          piece.file,
+          current,
+          piece.comment,
+          piece.blocks,
+          services,
+        ),
+      };
+    let text = current;
+    for (const [pattern, make] of piece.replace)
+      text = text.replace(pattern, (match) => make(services, match));
+    return { file: piece.file, text };
+  });
+}
+
+/** The files whose text differs from what `render` makes (missing ones included). */
+function staleFiles() {
+  return render()
+    .filter(({ file, text }) => {
+      try {
+        return readFileSync(join(ROOT, file), 'utf8') !== text;
+      } catch {
+        return true;
+      }
+    })
+    .map(({ file }) => file);
+}
+
+module.exports = { render, servicesWithPeers, staleFiles };
+
+if (require.main === module) {
+  if (process.argv.includes('--check')) {
+    const stale = staleFiles();
+    if (stale.length > 0) {
+      process.stderr.write(
+        `Not as nest-cli.json's services need (run npm run render:deploy): ${stale.join(', ')}\n`,
+      );
+      process.exit(1);
+    }
+  } else {
+    for (const { file, text } of render())
+      writeFileSync(join(ROOT, file), text);
+  }
+}

@@ -1,0 +1,13 @@
+// Types of render-deploy.cjs, for the test that holds the deployment files to it.
+export interface DeployedService {
+  name: string;
+  portVariable: string;
+  port: number;
+  variables: string[];
+  peers: DeployedService[];
+}
+export declare function servicesWithPeers(): DeployedService[];
+export declare function render(
+  services?: DeployedService[],
+): { file: string; text: string }[];
+export declare function staleFiles(): string[];
