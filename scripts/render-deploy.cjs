@@ -387,8 +387,9 @@ const jobs = (services) => services.map(({ name }) => name).join('|');
 
 /**
  * Every file this writes, as a function of the services: `whole` files, or `blocks` between the
- * markers (with the comment that starts a line in that file, and the blocks' indentation), or
- * `replace`ments of what names the services inside text that cannot hold a marker.
+ * markers (with the comment that starts a line in that file; a block takes its marker's
+ * indentation), and `replace`ments of what names the services inside text that cannot hold a
+ * marker.
  */
 const PIECES = [
   {
@@ -450,6 +451,16 @@ const PIECES = [
           .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
           .join('\n'),
     },
+    replace: [
+      // The placeholder Secret's userlist, a user per service as the services' own Secrets name
+      // them: a file PgBouncer reads, where a marker comment would be a line of it.
+      [
+        /(userlist\.txt: \|\n)(?: {4}"[^"\n]+" "[^"\n]*"\n)+/,
+        (services, match) =>
+          match.slice(0, match.indexOf('\n') + 1) +
+          services.map(({ name }) => `    "${name}" "change-me"\n`).join(''),
+      ],
+    ],
   },
   {
     file: 'deploy/k8s/kustomization.yaml',
@@ -540,19 +551,10 @@ function render(services = servicesWithPeers()) {
   return [...PIECES, ...k8sFiles(services)].map((piece) => {
     if (piece.whole) return { file: piece.file, text: piece.whole(services) };
     const current = readFileSync(join(ROOT, piece.file), 'utf8');
-    if (piece.blocks)
-      return {
-        file: piece.file,
-        text: withBlocks(
-          piece.file,
-          current,
-          piece.comment,
-          piece.blocks,
-          services,
-        ),
-      };
-    let text = current;
-    for (const [pattern, make] of piece.replace)
+    let text = piece.blocks
+      ? withBlocks(piece.file, current, piece.comment, piece.blocks, services)
+      : current;
+    for (const [pattern, make] of piece.replace ?? [])
       text = text.replace(pattern, (match) => make(services, match));
     return { file: piece.file, text };
   });

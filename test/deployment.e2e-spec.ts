@@ -555,14 +555,15 @@ describe('compose.yaml', () => {
     expect(Number(url.port)).toBe(APPS.users.port);
   });
 
-  it('starts orders once users is healthy, and the load balancer once both are', () => {
+  it('starts orders once users is healthy, and the load balancer once every service is', () => {
     expect(compose.services.orders.depends_on?.users).toEqual({
       condition: 'service_healthy',
     });
-    expect(compose.services.lb.depends_on).toEqual({
-      users: { condition: 'service_healthy' },
-      orders: { condition: 'service_healthy' },
-    });
+    expect(compose.services.lb.depends_on).toEqual(
+      Object.fromEntries(
+        APP_NAMES.map((name) => [name, { condition: 'service_healthy' }]),
+      ),
+    );
   });
 
   it.each(APP_NAMES)(

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { portOf } from '@app/platform';
 import { ROOT } from '@app/testing';
 import { parse } from 'yaml';
 import {
@@ -6,6 +7,7 @@ import {
   render,
   servicesWithPeers,
 } from '../scripts/render-deploy.cjs';
+import { serviceDefinitions } from './service-definitions';
 
 /**
  * What the deployment files need of each service is written from nest-cli.json by
@@ -27,45 +29,58 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
   }, 120_000);
 
   it("read each service's port and its peers from its ServiceDefinition", () => {
-    const services = servicesWithPeers();
+    const names = serviceDefinitions().map(({ name }) => name);
     expect(
-      services.map(({ name, portVariable, port, peers }) => ({
+      servicesWithPeers().map(({ name, portVariable, port, peers }) => ({
         name,
         portVariable,
         port,
         peers: peers.map((peer) => peer.name),
       })),
-    ).toEqual([
-      { name: 'users', portVariable: 'USERS_PORT', port: 5001, peers: [] },
-      {
-        name: 'orders',
-        portVariable: 'ORDERS_PORT',
-        port: 5002,
-        peers: ['users'],
-      },
-    ]);
+    ).toEqual(
+      serviceDefinitions().map((service) => {
+        const config = new service.config();
+        return {
+          name: service.name,
+          portVariable: service.port,
+          port: portOf(service, config),
+          // A peer: another service whose URL the config reads.
+          peers: names.filter(
+            (peer) =>
+              peer !== service.name &&
+              `${peer.toUpperCase()}_SERVICE_URL` in config,
+          ),
+        };
+      }),
+    );
+    // Orders calls users, the one peer there is: the check above would pass with none found.
+    expect(
+      servicesWithPeers()
+        .find(({ name }) => name === 'orders')
+        ?.peers.map(({ name }) => name),
+    ).toEqual(['users']);
   }, 120_000);
 
-  describe('for a third service, payments on 5003, which calls users', () => {
+  describe('for another service, ledger on 5099, which calls users', () => {
     let files: Record<string, string>;
 
     beforeAll(() => {
       const services = servicesWithPeers();
       const users = services.find(({ name }) => name === 'users')!;
-      const payments: DeployedService = {
-        name: 'payments',
-        portVariable: 'PAYMENTS_PORT',
-        port: 5003,
-        variables: ['PAYMENTS_PORT', 'USERS_SERVICE_URL'],
+      const ledger: DeployedService = {
+        name: 'ledger',
+        portVariable: 'LEDGER_PORT',
+        port: 5099,
+        variables: ['LEDGER_PORT', 'USERS_SERVICE_URL'],
         peers: [users],
       };
       files = Object.fromEntries(
-        render([...services, payments]).map(({ file, text }) => [file, text]),
+        render([...services, ledger]).map(({ file, text }) => [file, text]),
       );
     }, 120_000);
 
     it('has an image target, a compose service behind nginx, and a database', () => {
-      expect(files['Dockerfile']).toContain('FROM runtime AS payments\n');
+      expect(files['Dockerfile']).toContain('FROM runtime AS ledger\n');
       const compose = parse(files['compose.yaml']) as {
         services: Record<
           string,
@@ -76,54 +91,54 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
           }
         >;
       };
-      expect(compose.services.payments.environment).toMatchObject({
-        PAYMENTS_PORT: '5003',
+      expect(compose.services.ledger.environment).toMatchObject({
+        LEDGER_PORT: '5099',
         USERS_SERVICE_URL: 'http://lb:5001',
-        DATABASE_URL: expect.stringMatching(/@pgbouncer:6432\/payments$/),
+        DATABASE_URL: expect.stringMatching(/@pgbouncer:6432\/ledger$/),
       });
-      expect(compose.services.payments.depends_on).toHaveProperty('users');
-      expect(compose.services.lb.ports).toContain('5003:5003');
-      expect(compose.services.lb.depends_on).toHaveProperty('payments');
+      expect(compose.services.ledger.depends_on).toHaveProperty('users');
+      expect(compose.services.lb.ports).toContain('5099:5099');
+      expect(compose.services.lb.depends_on).toHaveProperty('ledger');
       expect(files['deploy/compose/nginx.conf']).toMatch(
-        /upstream payments \{[^}]*server payments:5003 /,
+        /upstream ledger \{[^}]*server ledger:5099 /,
       );
       expect(files['deploy/compose/nginx.conf']).toMatch(
-        /listen 5003;[\s\S]*?proxy_pass http:\/\/payments;/,
+        /listen 5099;[\s\S]*?proxy_pass http:\/\/ledger;/,
       );
       expect(files['deploy/compose/create-databases.sql']).toContain(
-        'CREATE DATABASE payments;',
+        'CREATE DATABASE ledger;',
       );
       for (const ini of [
         files['deploy/compose/pgbouncer.ini'],
         files['deploy/k8s/pgbouncer.yaml'],
       ])
-        expect(ini).toContain(
-          'payments = host=postgres port=5432 dbname=payments',
-        );
+        expect(ini).toContain('ledger = host=postgres port=5432 dbname=ledger');
+      expect(files['deploy/k8s/pgbouncer.yaml']).toContain(
+        '"ledger" "change-me"\n',
+      );
     });
 
     it('has its manifests, listed in the kustomization, and is scraped and watched', () => {
-      expect(files['deploy/k8s/payments.yaml']).toContain(
+      expect(files['deploy/k8s/ledger.yaml']).toContain(
         'USERS_SERVICE_URL: http://users:5001',
       );
-      expect(files['deploy/k8s/payments.yaml']).toContain(
-        'containerPort: 5003',
-      );
+      expect(files['deploy/k8s/ledger.yaml']).toContain('containerPort: 5099');
       expect(
         (
           parse(files['deploy/k8s/kustomization.yaml']) as {
             resources: string[];
           }
         ).resources,
-      ).toContain('payments.yaml');
+      ).toContain('ledger.yaml');
       expect(files['deploy/prometheus/prometheus.yml']).toMatch(
-        /job_name: payments\n\s+dns_sd_configs:\n\s+- names: \[payments\]\n\s+type: A\n\s+port: 5003/,
+        /job_name: ledger\n\s+dns_sd_configs:\n\s+- names: \[ledger\]\n\s+type: A\n\s+port: 5099/,
       );
+      const jobs = [...serviceDefinitions().map(({ name }) => name), 'ledger'];
       const causes = files['deploy/prometheus/rules/causes.rules.yaml'];
-      expect(causes).toContain('up{job=~"users|orders|payments"}');
-      expect(causes).toContain('absent(up{job="payments"})');
+      expect(causes).toContain(`up{job=~"${jobs.join('|')}"}`);
+      expect(causes).toContain('absent(up{job="ledger"})');
       expect(files['deploy/grafana/dashboards/users-orders.json']).toContain(
-        'job=~\\"users|orders|payments\\"',
+        `job=~\\"${jobs.join('|')}\\"`,
       );
     });
   });
