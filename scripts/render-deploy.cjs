@@ -392,6 +392,12 @@ function k8sManifest(service) {
   );
 }
 
+/** PgBouncer's [databases]: each service's database, on compose's and the manifests' postgres. */
+const pgbouncerDatabases = (services) =>
+  services
+    .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
+    .join('\n');
+
 /** A job name alternation for PromQL and Grafana: `users|orders`. */
 const jobs = (services) => services.map(({ name }) => name).join('|');
 
@@ -446,20 +452,14 @@ const PIECES = [
     file: 'deploy/compose/pgbouncer.ini',
     comment: ';',
     blocks: {
-      databases: (services) =>
-        services
-          .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
-          .join('\n'),
+      databases: pgbouncerDatabases,
     },
   },
   {
     file: 'deploy/k8s/pgbouncer.yaml',
     comment: ';',
     blocks: {
-      databases: (services) =>
-        services
-          .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
-          .join('\n'),
+      databases: pgbouncerDatabases,
     },
     replace: [
       // The placeholder Secret's userlist, a user per service as the services' own Secrets name
