@@ -4,7 +4,13 @@
 // The count is every instruction the process executed in the window, on all its threads (V8's
 // compiler and GC helpers too), none of the kernel's.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,6 +155,14 @@ export async function countDuring(
     await control(server, '--dump');
     await control(server, '--instr=off');
     counts.push(await readDump(server));
+    // node --perf-basic-prof (bench:instructions --keep): the JIT's names as of this dump, for
+    // callgrind's addresses (code compiled later may reuse an address).
+    const perfMap = `/tmp/perf-${server.child.pid}.map`;
+    if (existsSync(perfMap))
+      copyFileSync(
+        perfMap,
+        `${server.outFile}.${server.child.pid}.${server.dumps}.perf.map`,
+      );
   }
   return counts;
 }

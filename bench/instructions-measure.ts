@@ -1,5 +1,6 @@
 // One implementation of the pair under callgrind, for bench/instructions.ts: the data set, then
 // each route's warm-up and counted windows.
+import { join } from 'node:path';
 import {
   Count,
   Counted,
@@ -20,14 +21,31 @@ const DATA = { users: 50, orders: 50 };
 /** Requests sent instrumented before the counters are zeroed. */
 const PRIMING = 20;
 
-async function startPair(target: Target, dir: string): Promise<Pair> {
+/**
+ * With `--keep`, node writes V8's perf map (/tmp/perf-<pid>.map), which names the JIT-compiled
+ * functions that callgrind's files only know by address.
+ */
+async function startPair(
+  target: Target,
+  dir: string,
+  keep: boolean,
+): Promise<Pair> {
   const label = target.key;
+  // V8 writes its log beside the perf map: into the kept directory, not the working one.
+  const flags = (app: string) =>
+    keep
+      ? [
+          '--perf-basic-prof',
+          '--no-logfile-per-isolate',
+          `--logfile=${join(dir, `${label}-${app}.v8.log`)}`,
+        ]
+      : [];
   const usersPort = await freePort();
   const usersCommand = target.command('users', usersPort, '');
   const users = await startCounted(
     `${label}-users`,
     dir,
-    usersCommand.args,
+    [...flags('users'), ...usersCommand.args],
     usersCommand.env,
     usersPort,
   );
@@ -36,7 +54,7 @@ async function startPair(target: Target, dir: string): Promise<Pair> {
   const orders = await startCounted(
     `${label}-orders`,
     dir,
-    ordersCommand.args,
+    [...flags('orders'), ...ordersCommand.args],
     ordersCommand.env,
     ordersPort,
   );
@@ -130,7 +148,7 @@ export async function measureTarget(
   options: InstructionsOptions,
   dir: string,
 ): Promise<Map<string, Measured>> {
-  const pair = await startPair(target, dir);
+  const pair = await startPair(target, dir, options.keep);
   const figures = new Map<string, Measured>();
   try {
     for (const [key, count] of [

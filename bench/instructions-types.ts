@@ -8,6 +8,10 @@ export interface InstructionsOptions {
   windows: number;
   /** Only these targets and switched variants, by key (`project`, `project-log_level`). */
   only: string[];
+  /** Only these routes, by key (`get-user`, `post-user`, ...); all when empty. */
+  routes: string[];
+  /** Keeps callgrind's files (for callgrind_annotate) instead of removing them. */
+  keep: boolean;
 }
 
 /** Instructions per request of one route: the process answering it, and users behind orders. */

@@ -40,25 +40,30 @@ export async function measureInstructions(
     ? []
     : FEATURES.filter((feature) => wanted(feature.target));
   if (targets.length + variants.length === 0) return undefined;
+  const routes = ROUTES.filter(
+    (route) =>
+      options.routes.length === 0 || options.routes.includes(route.key),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'));
   const figures = new Map<string, Map<string, Measured>>();
   try {
     for (const target of targets)
       figures.set(
         target.name,
-        await measureTarget(target, ROUTES, options, dir),
+        await measureTarget(target, routes, options, dir),
       );
     for (const feature of variants)
       figures.set(
         feature.target.name,
         await measureTarget(
           feature.target,
-          ROUTES.filter((route) => feature.routes.includes(route.key)),
+          routes.filter((route) => feature.routes.includes(route.key)),
           options,
           dir,
         ),
       );
-    rmSync(dir, { recursive: true, force: true });
+    if (options.keep) console.log(`callgrind's files: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   } catch (error) {
     console.error(`callgrind's files and the servers' output: ${dir}`);
     throw error;
@@ -78,6 +83,8 @@ export async function instructionsSection(quick: boolean): Promise<string[]> {
     requests: Number(option('requests') ?? (quick ? 10 : 500)),
     windows: Number(option('windows') ?? (quick ? 1 : 3)),
     only: option('only')?.split(',') ?? [],
+    routes: option('routes')?.split(',') ?? [],
+    keep: process.argv.includes('--keep'),
   });
   return result ? renderInstructions(result) : [];
 }
