@@ -59,16 +59,18 @@ export function injectTraceContext(headers: OutgoingHttpHeaders): void {
   if (!instrumented) propagation.inject(context.active(), headers);
 }
 
-// Random bytes drawn a page at a time: a system call per request would cost more than the rest of
-// the trace context.
-let pool = Buffer.alloc(0);
-let used = 0;
+// Random bytes drawn a page at a time, and written out in hex once a page: a system call per
+// request would cost more than the rest of the trace context, and a hex conversion per request
+// about as much as slicing the page's string.
+const POOL_BYTES = 4096;
+let pool = '';
+let used = POOL_BYTES;
 
 function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) {
-    pool = randomBytes(4096);
+  if (used + bytes > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES).toString('hex');
     used = 0;
   }
   used += bytes;
-  return pool.toString('hex', used - bytes, used);
+  return pool.slice(2 * (used - bytes), 2 * used);
 }

@@ -121,7 +121,8 @@ export class Lifecycle
   ): void => {
     if (this.closing) closeAfter(response);
     this.inFlight.add(response);
-    response.once('close', () => this.inFlight.delete(response));
+    // A response closes once: `on` spares once's wrapper and its removal.
+    response.on('close', () => this.inFlight.delete(response));
     next();
   };
 }
