@@ -1,7 +1,12 @@
 import { HttpService } from '@nestjs/axios';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ProblemException } from '@app/contracts';
-import { METRICS_REGISTRY, requestContextMiddleware } from '@app/platform';
+import {
+  currentContext,
+  METRICS_REGISTRY,
+  requestContextMiddleware,
+} from '@app/platform';
 import { AxiosError, AxiosRequestConfig, CanceledError } from 'axios';
 import type { Request, Response } from 'express';
 import { Registry } from 'prom-client';
@@ -206,6 +211,30 @@ describe('UsersClient', () => {
     ).toEqual([1, 1, 1, 1, undefined]);
   });
 
+  it("times calls in the buckets the SLOs' thresholds and the dashboard read", async () => {
+    respond(200, '{"name":"Alice","email":"alice@example.com"}');
+    await client.findUser(1);
+    const bounds = parsePrometheusText(await registry.metrics())
+      .filter(
+        (sample) =>
+          sample.name === 'users_client_request_duration_seconds_bucket',
+      )
+      .map((sample) => sample.labels.le);
+    expect(bounds).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '+Inf',
+    ]);
+  });
+
   describe('with the retry budget spent', () => {
     const outcome = async (name: string) =>
       sampleValue(
@@ -242,6 +271,31 @@ describe('UsersClient', () => {
         await expect(outcome('retry_refused')).resolves.toBe(1);
       },
     );
+
+    /** What the call's failure added to the log line of the request it was made for. */
+    async function annotationsOf(call: () => Promise<unknown>) {
+      installContextPropagation();
+      return new Promise((resolve) =>
+        requestContextMiddleware(
+          { headers: {} } as unknown as Request,
+          { setHeader: () => undefined } as unknown as Response,
+          () => void call().catch(() => resolve(currentContext()?.annotations)),
+        ),
+      );
+    }
+
+    it('marks the request log line of a call whose retry the budget refused, and only those', async () => {
+      // A 503 retried within the budget: nothing to mark.
+      respond(503, '{}');
+      await expect(annotationsOf(() => client.findUser(1))).resolves.toBe(
+        undefined,
+      );
+      get.mockClear();
+      await spend(503);
+      await expect(annotationsOf(() => client.findUser(1))).resolves.toEqual({
+        users_retry_refused: true,
+      });
+    });
 
     it('still shows a confirmed copy, counted as stale', async () => {
       await spend(503);
@@ -310,6 +364,27 @@ describe('UsersClient', () => {
         await expect(outcomes()).resolves.toEqual({ stale: 1 });
       },
     );
+
+    it('warns that a copy stands in, with its age and why users was not asked', async () => {
+      const warnings: [string, string][] = [];
+      Logger.overrideLogger({
+        log: () => undefined,
+        error: () => undefined,
+        warn: (message: string, context: string) =>
+          warnings.push([message, context]),
+      });
+      try {
+        respond(503, 'busy');
+        copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 12_400 };
+        await client.findUserOrCopy(1);
+      } finally {
+        Logger.overrideLogger(new ConsoleLogger());
+      }
+      expect(warnings).toContainEqual([
+        'Showing user 1 as users confirmed it 12 s ago: The users service is unavailable for now',
+        'UsersClient',
+      ]);
+    });
 
     it('shows a copy while the circuit is open, when no call is even made', async () => {
       respond(500, '{}');
