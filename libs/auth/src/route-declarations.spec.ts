@@ -1,4 +1,4 @@
-import { Controller, Get, Post } from '@nestjs/common';
+import { Controller, Get, Post, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AuthModule } from './auth.module';
 import { AuthSettings } from './auth.settings';
@@ -38,6 +38,15 @@ class OpenController {
   }
 }
 
+// Made anew for each request: Nest holds no instance of it at start, only its class.
+@Controller({ path: 'per-request', scope: Scope.REQUEST })
+class PerRequestController {
+  @Get()
+  list() {
+    return [];
+  }
+}
+
 async function boot(...controllers: (new () => object)[]) {
   const moduleRef = await Test.createTestingModule({
     imports: [AuthModule.forRoot('test', OFF)],
@@ -61,6 +70,12 @@ describe('RouteDeclarations', () => {
   it('names every undeclared route in the one refusal, comma-separated', async () => {
     await expect(boot(ThingsController, MoreController)).rejects.toThrow(
       'Routes without @RequireScopes(...) or @Public(): ThingsController.create, MoreController.list',
+    );
+  });
+
+  it('checks a request-scoped controller too, which has no instance until a request comes', async () => {
+    await expect(boot(PerRequestController)).rejects.toThrow(
+      'Routes without @RequireScopes(...) or @Public(): PerRequestController.list',
     );
   });
 
