@@ -1,7 +1,7 @@
 import { ROOT } from '@app/testing';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runScript } from './operating';
 import { serviceDefinitions } from './service-definitions';
 
 /**
@@ -15,11 +15,7 @@ const committed = () => readFileSync(join(ROOT, REFERENCE), 'utf8');
 
 describe('the configuration reference (docs/configuration.md)', () => {
   it('is what `npm run docs:config` writes from the settings classes now', () => {
-    const run = spawnSync(
-      process.execPath,
-      ['scripts/config-reference.cjs', '--stdout'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
-    );
+    const run = runScript('scripts/config-reference.cjs', '--stdout');
     expect({ status: run.status, stderr: run.stderr }).toEqual({
       status: 0,
       stderr: '',

@@ -146,3 +146,15 @@ export const asPrometheusGetsIt = (expr: string) =>
     .replaceAll('$__rate_interval', '1m')
     .replaceAll('$__interval', '15s')
     .replaceAll('$__range', '1h');
+
+/**
+ * Runs one of the repository's scripts with this Node, from the root, as its npm script does:
+ * how the tests of the files the scripts write (docs:config, render:deploy) ask for them.
+ */
+export function runScript(script: string, ...args: string[]) {
+  return spawnSync(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}

@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { portOf } from '@app/platform';
-import { ROOT } from '@app/testing';
 import { parse } from 'yaml';
 import {
   type DeployedService,
   render,
   servicesWithPeers,
 } from '../scripts/render-deploy.cjs';
+import { runScript } from './operating';
 import { serviceDefinitions } from './service-definitions';
 
 /**
@@ -16,11 +15,7 @@ import { serviceDefinitions } from './service-definitions';
  */
 describe('the deployment files written from nest-cli.json (npm run render:deploy)', () => {
   it('are what `npm run render:deploy` writes now', () => {
-    const run = spawnSync(
-      process.execPath,
-      ['scripts/render-deploy.cjs', '--check'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
-    );
+    const run = runScript('scripts/render-deploy.cjs', '--check');
     // A file named here: run `npm run render:deploy` and commit what it changes.
     expect({ status: run.status, stderr: run.stderr }).toEqual({
       status: 0,
@@ -30,8 +25,10 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
 
   it("read each service's port and its peers from its ServiceDefinition", () => {
     const names = serviceDefinitions().map(({ name }) => name);
+    // Each call reads the apps with TypeScript's compiler: once for both checks.
+    const services = servicesWithPeers();
     expect(
-      servicesWithPeers().map(({ name, portVariable, port, peers }) => ({
+      services.map(({ name, portVariable, port, peers }) => ({
         name,
         portVariable,
         port,
@@ -55,7 +52,7 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
     );
     // Orders calls users, the one peer there is: the check above would pass with none found.
     expect(
-      servicesWithPeers()
+      services
         .find(({ name }) => name === 'orders')
         ?.peers.map(({ name }) => name),
     ).toEqual(['users']);
