@@ -1,4 +1,10 @@
-import { sql, type ColumnType, type Kysely, type QueryCreator } from 'kysely';
+import {
+  sql,
+  type ColumnType,
+  type CreateTableBuilder,
+  type Kysely,
+  type QueryCreator,
+} from 'kysely';
 import type { SchemaColumns } from './schema-columns';
 
 /**
@@ -42,14 +48,24 @@ export function nextIds(
 }
 
 /**
- * Creates the counters' table, in a service's first migration (its seed migration then inserts
- * the service's counter row). Ids come from a counter row updated in the inserting statement: a
- * failed insert rolls the increment back, so unlike a sequence it never leaves a gap. Released
- * migrations call this: it never changes; a change to the table is a new migration.
+ * Creates a table of records whose ids come from a counter (`nextIds`): `id bigint primary key`,
+ * then the columns `addColumns` adds; and, beside it, the counters' table (the service's seed
+ * migration then inserts its counter row). A counter row updated in the inserting statement means
+ * a failed insert rolls the increment back, so unlike a sequence it never leaves a gap. Released
+ * migrations call this: it never changes; a change to either table is a new migration.
  */
-export async function createIdCountersTable(
+export async function createRecordsTable(
   db: Kysely<unknown>,
+  table: string,
+  addColumns: (
+    builder: CreateTableBuilder<string, 'id'>,
+  ) => CreateTableBuilder<string, string>,
 ): Promise<void> {
+  await addColumns(
+    db.schema
+      .createTable(table)
+      .addColumn('id', 'bigint', (column) => column.primaryKey()),
+  ).execute();
   await db.schema
     .createTable('id_counters')
     .addColumn('name', 'text', (column) => column.primaryKey())
