@@ -5,10 +5,10 @@
 // class-validator decorators) and its meaning (the field's doc comment). `npm run docs:config`
 // writes the file; `--stdout` prints it instead; `--check` exits 1 when the file is stale.
 // test/configuration-reference.e2e-spec.ts fails when the committed file is not what this writes.
-const { readFileSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const ts = require('typescript');
 const { ROOT, services } = require('./services.cjs');
+const { writeFile } = require('./written-file.cjs');
 
 const OUTPUT = 'docs/configuration.md';
 
@@ -500,32 +500,4 @@ async function render() {
 
 module.exports = { OUTPUT, render, serviceFacts, slug };
 
-if (require.main === module) {
-  const mode = process.argv[2];
-  render().then(
-    (text) => {
-      if (mode === '--stdout') process.stdout.write(text);
-      else if (mode === '--check') {
-        let committed = '';
-        try {
-          committed = readFileSync(join(ROOT, OUTPUT), 'utf8');
-        } catch {
-          // missing: stale
-        }
-        if (committed !== text) {
-          process.stderr.write(
-            `${OUTPUT} is stale: run \`npm run docs:config\`\n`,
-          );
-          process.exitCode = 1;
-        }
-      } else {
-        writeFileSync(join(ROOT, OUTPUT), text);
-        process.stdout.write(`wrote ${OUTPUT}\n`);
-      }
-    },
-    (error) => {
-      process.stderr.write(`${error.stack ?? error}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) writeFile(OUTPUT, render, 'npm run docs:config');

@@ -149,7 +149,7 @@ export const asPrometheusGetsIt = (expr: string) =>
 
 /**
  * Runs one of the repository's scripts with this Node, from the root, as its npm script does:
- * how the tests of the files the scripts write (docs:config, render:deploy) ask for them.
+ * how the tests of the files the scripts write (docs:config, docs:scopes, render:deploy) ask for them.
  */
 export function runScript(script: string, ...args: string[]) {
   return spawnSync(process.execPath, [script, ...args], {
