@@ -517,6 +517,34 @@ const PIECES = [
     ],
   },
   {
+    // The alert tests: where a test gives some services' targets values of its own, the others
+    // must still be up, or the service-down alert would find them missing and fire in every test.
+    file: 'deploy/prometheus/tests/causes.test.yaml',
+    comment: '#',
+    blocks: {
+      // `# >>> render:deploy up of every service but users, orders: '1 1 1'`
+      up: (services, marker) => {
+        const found = /^ of every service but ([a-z, ]+): ('[^']*')$/.exec(
+          marker,
+        );
+        if (!found)
+          throw new Error(
+            `causes.test.yaml: "render:deploy up${marker}" is not "up of every service but <names>: '<values>'"`,
+          );
+        const but = found[1].split(',').map((name) => name.trim());
+        return services
+          .filter(({ name }) => !but.includes(name))
+          .map(({ name, port }) =>
+            lines(
+              `- series: 'up{job="${name}", instance="${name}-1:${port}"}'`,
+              `  values: ${found[2]}`,
+            ),
+          )
+          .join('\n');
+      },
+    },
+  },
+  {
     file: 'deploy/grafana/dashboards/users-orders.json',
     replace: [
       [/job=~\\"[a-z|]+\\"/g, (services) => `job=~\\"${jobs(services)}\\"`],
@@ -530,26 +558,28 @@ const k8sFiles = (services) =>
     whole: () => k8sManifest(service),
   }));
 
-/** A file's text with each of its marked blocks rendered; throws naming a missing marker. */
+/**
+ * A file's text with each of its marked blocks rendered; throws naming a missing marker. A block
+ * may stand more than once; its render gets the rest of its marker's line.
+ */
 function withBlocks(file, text, comment, blocks, services) {
   let result = text;
   for (const [block, render] of Object.entries(blocks)) {
     const pattern = new RegExp(
-      `^( *)${escape(comment)} >>> render:deploy ${block}\\b.*\\n[\\s\\S]*?^ *${escape(comment)} <<< render:deploy ${block}$`,
-      'm',
+      `^( *)(${escape(comment)} >>> render:deploy ${block}\\b(.*))\\n[\\s\\S]*?^ *${escape(comment)} <<< render:deploy ${block}$`,
+      'gm',
     );
-    const found = pattern.exec(result);
-    if (!found)
+    if (!pattern.test(result))
       throw new Error(
         `${file}: no block "${block}" between "${comment} >>> render:deploy ${block}" and "${comment} <<< render:deploy ${block}"`,
       );
-    const pad = found[1];
-    const [start] = found[0].split('\n');
-    const body = indent(render(services), pad.length);
-    result = result.replace(
-      found[0],
-      `${start}\n${body}\n${pad}${comment} <<< render:deploy ${block}`,
-    );
+    result = result.replace(pattern, (_, pad, start, rest) => {
+      const body = indent(render(services, rest), pad.length);
+      const end = `${pad}${comment} <<< render:deploy ${block}`;
+      return body
+        ? `${pad}${start}\n${body}\n${end}`
+        : `${pad}${start}\n${end}`;
+    });
   }
   return result;
 }

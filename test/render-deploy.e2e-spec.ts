@@ -5,7 +5,10 @@ import {
   render,
   servicesWithPeers,
 } from '../scripts/render-deploy.cjs';
-import { runScript } from './operating';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promtool, runScript } from './operating';
 import { serviceDefinitions } from './service-definitions';
 
 /**
@@ -137,6 +140,28 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
       expect(files['deploy/grafana/dashboards/users-orders.json']).toContain(
         `job=~\\"${jobs.join('|')}\\"`,
       );
+    });
+
+    it("keeps the alerts' tests passing: ledger is up wherever a test does not say otherwise", () => {
+      // The rules and their tests as rendered, side by side as the committed ones are.
+      const dir = mkdtempSync(join(tmpdir(), 'render-deploy-'));
+      try {
+        mkdirSync(join(dir, 'rules'));
+        mkdirSync(join(dir, 'tests'));
+        for (const file of [
+          'rules/causes.rules.yaml',
+          'tests/causes.test.yaml',
+        ])
+          writeFileSync(join(dir, file), files[`deploy/prometheus/${file}`]);
+        expect(files['deploy/prometheus/tests/causes.test.yaml']).toContain(
+          `up{job="ledger", instance="ledger-1:5099"}`,
+        );
+        expect(
+          promtool('test', 'rules', join(dir, 'tests/causes.test.yaml')),
+        ).toContain('SUCCESS');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
