@@ -11,7 +11,6 @@ import {
   readdirSync,
   readFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -31,14 +30,6 @@ export async function hasCallgrind(): Promise<boolean> {
 
 export async function valgrindVersion(): Promise<string> {
   return (await exec('valgrind', ['--version'])).stdout.trim();
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface Counted {

@@ -5,10 +5,10 @@ import {
   Count,
   Counted,
   countDuring,
-  freePort,
   startCounted,
   stopCounted,
 } from './callgrind';
+import { freePort, median } from './helpers';
 import type { InstructionsOptions, Measured } from './instructions-types';
 import { ROUTES, Route, Target } from './instructions-setup';
 
@@ -95,14 +95,6 @@ async function send(url: string, route: Route, count: number): Promise<number> {
   }
   return failed;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /**
  * A route's warm-up, then its windows, each counted apart: V8 still deoptimizes, recompiles and

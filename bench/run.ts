@@ -14,11 +14,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSample, DatabaseView } from './database-view';
+import { freePort, median } from './helpers';
 import { instructionsSection } from './instructions';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -207,14 +207,6 @@ process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => process.exit(130));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Starts one app and measures the time from spawn to its first 200 on /health/ready. */
 async function start(
   impl: Implementation,
@@ -262,14 +254,6 @@ function rssMb({ child }: Running): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 const randomId = (max: number) => 1 + Math.floor(Math.random() * max);
 let unique = 0;
@@ -615,8 +599,16 @@ async function main(): Promise<void> {
     render(results, startup) +
     (instructions.length > 0 ? `${instructions.join('\n')}\n` : '');
   console.log(`\n${report}`);
-  if (!quick && !partial)
-    writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report);
+  if (!quick && !partial) {
+    // As `prettier --check` (in .ci/run) wants it: the tables are written unaligned.
+    const file = join(ROOT, 'bench', 'RESULTS.md');
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    writeFileSync(
+      file,
+      await prettier.format(report, { ...options, filepath: file }),
+    );
+  }
 }
 
 const fixed = (n: number, digits = 0) =>
