@@ -11,14 +11,17 @@
 // (`<PEER>_SERVICE_URL`) the service's config reads.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT } = require('./services.cjs');
+const { parse } = require('yaml');
+const { ROOT, services } = require('./services.cjs');
 const { serviceFacts } = require('./config-reference.cjs');
 
-/** Each service with the services it calls. */
+/** Each service with the services it calls, and its objectives (`<root>/slo.yaml`). */
 function servicesWithPeers() {
   const facts = serviceFacts();
+  const roots = new Map(services().map(({ name, root }) => [name, root]));
   return facts.map((service) => ({
     ...service,
+    slo: sloOf(roots.get(service.name)),
     peers: facts.filter(
       (peer) =>
         peer.name !== service.name &&
@@ -398,6 +401,143 @@ const pgbouncerDatabases = (services) =>
     .map(({ name }) => `${name} = host=postgres port=5432 dbname=${name}`)
     .join('\n');
 
+/**
+ * A service's objectives: decisions, so written by hand, in its own folder, each with its reason.
+ * A service without them cannot be deployed: nothing would say when it is unhealthy.
+ */
+function sloOf(root) {
+  const file = join(root, 'slo.yaml');
+  let text;
+  try {
+    text = readFileSync(join(ROOT, file), 'utf8');
+  } catch {
+    throw new Error(
+      `${file} is missing: every service states its objectives (CONTRIBUTING.md, "Recipe: add a service")`,
+    );
+  }
+  const slo = parse(text);
+  const thresholds = slo?.latency?.thresholds;
+  if (
+    typeof slo?.availability?.objective !== 'number' ||
+    typeof slo?.latency?.objective !== 'number' ||
+    !Array.isArray(thresholds) ||
+    thresholds.length === 0 ||
+    !thresholds.every(
+      (threshold) =>
+        typeof threshold.le === 'string' &&
+        Array.isArray(threshold.match) &&
+        threshold.match.every((selector) => /^route="[^"]+"/.test(selector)),
+    )
+  )
+    throw new Error(
+      `${file}: needs availability.objective, latency.objective and latency.thresholds, each with le (a bucket boundary, as a string) and match (selectors that start with route="...")`,
+    );
+  return slo;
+}
+
+/** The API routes of a service, as its thresholds' selectors name them, sorted. */
+const apiRoutes = ({ slo }) =>
+  [
+    ...new Set(
+      slo.latency.thresholds.flatMap(({ match }) =>
+        match.map((selector) => /^route="([^"]+)"/.exec(selector)[1]),
+      ),
+    ),
+  ].sort();
+
+const percent = (ratio) => `${Number((ratio * 100).toFixed(4))}%`;
+const milliseconds = (le) => `${Math.round(Number(le) * 1000)} ms`;
+
+/** The SLIs of one window: availability for every service in one rule, latency one per service. */
+function slis(services, window) {
+  const routes = services.flatMap(apiRoutes).join('|');
+  const count = (selector) =>
+    `sum by (service) (rate(http_request_duration_seconds_count{${selector}}[${window}]))`;
+  const availability = lines(
+    `- record: slo:sli_error:ratio_rate${window}`,
+    '  labels: { slo: availability }',
+    '  expr: |',
+    '    (',
+    `      ${count(`route=~"${routes}", status_code=~"5.."`)}`,
+    '      or',
+    `      0 * ${count(`route=~"${routes}"`)}`,
+    '    )',
+    '    /',
+    `    ${count(`route=~"${routes}"`)}`,
+  );
+  const latency = (service) =>
+    lines(
+      `- record: slo:sli_error:ratio_rate${window}`,
+      `  labels: { service: ${service.name}, slo: latency }`,
+      '  expr: |',
+      '    1 - (',
+      '      sum by (service) (',
+      service.slo.latency.thresholds
+        .flatMap(({ match, le }) =>
+          match.map(
+            (selector) =>
+              `        rate(http_request_duration_seconds_bucket{service="${service.name}", ${selector}, le="${le}"}[${window}])`,
+          ),
+        )
+        .join('\n        or\n'),
+      '      )',
+      '      /',
+      `      ${count(`service="${service.name}", route=~"${apiRoutes(service).join('|')}"`)}`,
+      '    )',
+    );
+  return [availability, ...services.map(latency)].join('\n');
+}
+
+/** A markdown table as prettier aligns it (every cell here is one column wide a character). */
+function table(header, rows) {
+  const widths = header.map((cell, column) =>
+    Math.max(3, cell.length, ...rows.map((row) => row[column].length)),
+  );
+  const row = (cells) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`;
+  return lines(
+    row(header),
+    row(widths.map((width) => '-'.repeat(width))),
+    rows.map(row),
+  );
+}
+
+/** docs/operations.md's tables of the objectives and the thresholds, with their reasons. */
+function sloTables(services) {
+  const MONTH_MINUTES = 30 * 24 * 60;
+  const objectives = table(
+    ['SLO', 'Objective', 'Budget (30 days)', 'Why'],
+    [
+      ...services.map(({ name, slo }) => [
+        `${name} availability`,
+        percent(slo.availability.objective),
+        `${percent(1 - slo.availability.objective)} of requests, ≈ ${Math.round((1 - slo.availability.objective) * MONTH_MINUTES)} minutes`,
+        slo.availability.why,
+      ]),
+      ...services.map(({ name, slo }) => [
+        `${name} latency`,
+        percent(slo.latency.objective),
+        `${percent(1 - slo.latency.objective)} of requests slow`,
+        slo.latency.why,
+      ]),
+    ],
+  );
+  const thresholds = table(
+    ['Route group', 'Threshold', 'Why'],
+    services.flatMap(({ slo }) =>
+      slo.latency.thresholds.map(({ routes, le, why }) => [
+        routes
+          .split(',')
+          .map((route) => `\`${route.trim()}\``)
+          .join(', '),
+        milliseconds(le),
+        why,
+      ]),
+    ),
+  );
+  return `\n${objectives}\n\n${thresholds}\n`;
+}
+
 /** A job name alternation for PromQL and Grafana: `users|orders`. */
 const jobs = (services) => services.map(({ name }) => name).join('|');
 
@@ -517,6 +657,46 @@ const PIECES = [
     ],
   },
   {
+    file: 'deploy/prometheus/rules/slo.rules.yaml',
+    comment: '#',
+    blocks: {
+      thresholds: (services) =>
+        services
+          .map(
+            ({ name, slo }) =>
+              `#     ${name}: ${slo.latency.thresholds.map(({ routes, le }) => `${routes} ${milliseconds(le)}`).join('; ')}.`,
+          )
+          .join('\n'),
+      objectives: (services) =>
+        ['availability', 'latency']
+          .flatMap((kind) =>
+            services.map(({ name, slo }) =>
+              lines(
+                '- record: slo:objective:ratio',
+                `  labels: { service: ${name}, slo: ${kind} }`,
+                `  expr: vector(${slo[kind].objective})`,
+              ),
+            ),
+          )
+          .join('\n'),
+      // `# >>> render:deploy slis 5m 30m`: each window's rules, in the order the marker names them.
+      slis: (services, marker) =>
+        marker
+          .trim()
+          .split(/\s+/)
+          .map((window) => slis(services, window))
+          .join('\n'),
+    },
+  },
+  {
+    file: 'docs/operations.md',
+    comment: '<!--',
+    close: ' -->',
+    blocks: {
+      'slo-tables': sloTables,
+    },
+  },
+  {
     // The alert tests: where a test gives some services' targets values of its own, the others
     // must still be up, or the service-down alert would find them missing and fire in every test.
     file: 'deploy/prometheus/tests/causes.test.yaml',
@@ -562,20 +742,20 @@ const k8sFiles = (services) =>
  * A file's text with each of its marked blocks rendered; throws naming a missing marker. A block
  * may stand more than once; its render gets the rest of its marker's line.
  */
-function withBlocks(file, text, comment, blocks, services) {
+function withBlocks(file, text, { comment, close = '', blocks }, services) {
   let result = text;
   for (const [block, render] of Object.entries(blocks)) {
     const pattern = new RegExp(
-      `^( *)(${escape(comment)} >>> render:deploy ${block}\\b(.*))\\n[\\s\\S]*?^ *${escape(comment)} <<< render:deploy ${block}$`,
+      `^( *)(${escape(comment)} >>> render:deploy ${block}\\b(.*?)(?:${escape(close)})?)\\n[\\s\\S]*?^ *${escape(comment)} <<< render:deploy ${block}${escape(close)}$`,
       'gm',
     );
     if (!pattern.test(result))
       throw new Error(
-        `${file}: no block "${block}" between "${comment} >>> render:deploy ${block}" and "${comment} <<< render:deploy ${block}"`,
+        `${file}: no block "${block}" between "${comment} >>> render:deploy ${block}${close}" and "${comment} <<< render:deploy ${block}${close}"`,
       );
     result = result.replace(pattern, (_, pad, start, rest) => {
       const body = indent(render(services, rest), pad.length);
-      const end = `${pad}${comment} <<< render:deploy ${block}`;
+      const end = `${pad}${comment} <<< render:deploy ${block}${close}`;
       return body
         ? `${pad}${start}\n${body}\n${end}`
         : `${pad}${start}\n${end}`;
@@ -592,7 +772,7 @@ function render(services = servicesWithPeers()) {
     if (piece.whole) return { file: piece.file, text: piece.whole(services) };
     const current = readFileSync(join(ROOT, piece.file), 'utf8');
     let text = piece.blocks
-      ? withBlocks(piece.file, current, piece.comment, piece.blocks, services)
+      ? withBlocks(piece.file, current, piece, services)
       : current;
     for (const [pattern, make] of piece.replace ?? [])
       text = text.replace(pattern, (match) => make(services, match));

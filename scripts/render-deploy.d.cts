@@ -5,6 +5,20 @@ export interface DeployedService {
   port: number;
   variables: string[];
   peers: DeployedService[];
+  /** Its objectives, as its folder's slo.yaml states them. */
+  slo: {
+    availability: { objective: number; why: string };
+    latency: {
+      objective: number;
+      why: string;
+      thresholds: {
+        routes: string;
+        le: string;
+        match: string[];
+        why: string;
+      }[];
+    };
+  };
 }
 export declare function servicesWithPeers(): DeployedService[];
 export declare function render(

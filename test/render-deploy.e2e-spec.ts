@@ -5,10 +5,16 @@ import {
   render,
   servicesWithPeers,
 } from '../scripts/render-deploy.cjs';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promtool, runScript } from './operating';
+import { promtool, ROOT, runScript } from './operating';
 import { serviceDefinitions } from './service-definitions';
 
 /**
@@ -73,6 +79,21 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
         port: 5099,
         variables: ['LEDGER_PORT', 'USERS_SERVICE_URL'],
         peers: [users],
+        slo: {
+          availability: { objective: 0.995, why: 'a ledger may lag' },
+          latency: {
+            objective: 0.95,
+            why: 'entries are written in batches',
+            thresholds: [
+              {
+                routes: 'GET /ledger',
+                le: '0.5',
+                match: ['route="/ledger"'],
+                why: 'a whole day of entries',
+              },
+            ],
+          },
+        },
       };
       files = Object.fromEntries(
         render([...services, ledger]).map(({ file, text }) => [file, text]),
@@ -142,7 +163,30 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
       );
     });
 
-    it("keeps the alerts' tests passing: ledger is up wherever a test does not say otherwise", () => {
+    it('records its SLIs and objectives from its slo.yaml, and documents them with their reasons', () => {
+      const slo = files['deploy/prometheus/rules/slo.rules.yaml'];
+      expect(slo).toContain('labels: { service: ledger, slo: availability }\n');
+      expect(slo).toContain('expr: vector(0.995)');
+      // Every window: availability over every service's routes, and ledger's own latency rule.
+      for (const window of ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']) {
+        expect(slo).toContain(
+          `rate(http_request_duration_seconds_bucket{service="ledger", route="/ledger", le="0.5"}[${window}])`,
+        );
+        expect(slo).toMatch(
+          new RegExp(
+            `route=~"/users\\|/users/:id\\|/orders\\|/orders/:id\\|/ledger", status_code=~"5\\.\\."}\\[${window}\\]`,
+          ),
+        );
+      }
+      expect(files['docs/operations.md']).toContain(
+        '| ledger availability | 99.5%',
+      );
+      expect(files['docs/operations.md']).toMatch(
+        /\| `GET \/ledger` +\| 500 ms +\| a whole day of entries +\|/,
+      );
+    });
+
+    it("keeps the alerts' tests passing: ledger is up wherever a test does not say otherwise, and its objectives are its own", () => {
       // The rules and their tests as rendered, side by side as the committed ones are.
       const dir = mkdtempSync(join(tmpdir(), 'render-deploy-'));
       try {
@@ -150,15 +194,26 @@ describe('the deployment files written from nest-cli.json (npm run render:deploy
         mkdirSync(join(dir, 'tests'));
         for (const file of [
           'rules/causes.rules.yaml',
+          'rules/slo.rules.yaml',
           'tests/causes.test.yaml',
+          'tests/slo.test.yaml',
         ])
-          writeFileSync(join(dir, file), files[`deploy/prometheus/${file}`]);
+          writeFileSync(
+            join(dir, file),
+            // The SLO tests as committed: the script does not write them.
+            files[`deploy/prometheus/${file}`] ??
+              readFileSync(join(ROOT, 'deploy/prometheus', file), 'utf8'),
+          );
         expect(files['deploy/prometheus/tests/causes.test.yaml']).toContain(
           `up{job="ledger", instance="ledger-1:5099"}`,
         );
-        expect(
-          promtool('test', 'rules', join(dir, 'tests/causes.test.yaml')),
-        ).toContain('SUCCESS');
+        const output = promtool(
+          'test',
+          'rules',
+          join(dir, 'tests/causes.test.yaml'),
+          join(dir, 'tests/slo.test.yaml'),
+        );
+        expect(output.match(/SUCCESS/g)).toHaveLength(2);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
