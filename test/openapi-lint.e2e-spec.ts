@@ -6,10 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { service as ordersService } from '../apps/orders/src/app.module';
-import { OrdersConfig } from '../apps/orders/src/orders.config';
-import { service as usersService } from '../apps/users/src/app.module';
-import { UsersConfig } from '../apps/users/src/users.config';
+import { serviceDefinitions } from './service-definitions';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
@@ -22,29 +19,19 @@ const AUTH_ON = {
   AUTH_JWKS_URL: 'https://idp.example.com/jwks',
 };
 
-const services = [
-  {
-    name: 'users',
-    boot: (auth: object) =>
-      createTestApp(
-        usersService.module(
-          testConfig(UsersConfig, { ...auth, AUTH_AUDIENCE: 'users' }),
-        ),
+/** Every service of nest-cli.json, booted as a deployment would boot it, its audience its name. */
+const services = serviceDefinitions().map((service) => ({
+  name: service.name,
+  boot: (auth: object) =>
+    createTestApp(
+      service.module(
+        testConfig(service.config, { ...auth, AUTH_AUDIENCE: service.name }),
       ),
-  },
-  {
-    name: 'orders',
-    boot: (auth: object) =>
-      createTestApp(
-        ordersService.module(
-          testConfig(OrdersConfig, { ...auth, AUTH_AUDIENCE: 'orders' }),
-        ),
-      ),
-  },
-];
+    ),
+}));
 
 /**
- * Both services' documents, as they serve them with authentication off and on, linted as the
+ * Every service's document, as it serves it with authentication off and on, linted as the
  * teams that generate clients lint them: Redocly's recommended rules and Spectral's OpenAPI
  * rules, with the committed configurations in test/openapi-lint (a rule turned off says why
  * there). Not one error, not one warning.
