@@ -148,13 +148,21 @@ export const asPrometheusGetsIt = (expr: string) =>
     .replaceAll('$__range', '1h');
 
 /**
- * Runs one of the repository's scripts with this Node, from the root, as its npm script does:
- * how the tests of the files the scripts write (docs:config, docs:scopes, render:deploy) ask for them.
+ * Runs one of the repository's scripts with this Node, from the root, as its npm script does, and
+ * expects it to succeed and say nothing on stderr (where the scripts name a stale file): how the
+ * tests of the files the scripts write (docs:config, docs:scopes, render:deploy) ask for them.
+ * Returns what it printed.
  */
-export function runScript(script: string, ...args: string[]) {
-  return spawnSync(process.execPath, [script, ...args], {
+export function runScript(script: string, ...args: string[]): string {
+  const run = spawnSync(process.execPath, [script, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
   });
+  expect({ script, status: run.status, stderr: run.stderr }).toEqual({
+    script,
+    status: 0,
+    stderr: '',
+  });
+  return run.stdout;
 }
