@@ -83,8 +83,8 @@ describe('the links of the README and docs/', () => {
     expect(anchorOf('Copies of users on `GET /orders/:id`')).toBe(
       'copies-of-users-on-get-ordersid',
     );
-    expect(anchorOf('Endpoints (both services)')).toBe(
-      'endpoints-both-services',
+    expect(anchorOf('Endpoints (every service)')).toBe(
+      'endpoints-every-service',
     );
   });
 });
