@@ -132,7 +132,10 @@ describe('UsersService', () => {
       };
       await expect(
         problemOf(service.update(1, { name: 'Mine' }, sneaky)),
-      ).resolves.toMatchObject({ status: 412 });
+      ).resolves.toMatchObject({
+        status: 412,
+        detail: 'User 1 has changed since that ETag; GET it again and retry',
+      });
       await expect(repository.findById(1)).resolves.toMatchObject({
         name: 'Other',
       });
@@ -166,11 +169,51 @@ describe('UsersService', () => {
     it('answers 404 for an unknown user, and 412 when If-Match does not match', async () => {
       await expect(problemOf(service.erase(9))).resolves.toMatchObject({
         status: 404,
+        detail: 'User 9 not found',
       });
       await expect(problemOf(service.erase(1, never))).resolves.toMatchObject({
         status: 412,
+        detail: 'User 1 has changed since that ETag; GET it again and retry',
       });
       await expect(repository.findById(1)).resolves.toEqual(ALICE);
+    });
+
+    it("forgets only the erased user's answers, whether it erased them now or before", async () => {
+      const remember = async (key: string, userId: number) => {
+        const claim = await idempotency.claim(key, 'f');
+        if (claim.kind !== 'new') throw new Error(claim.kind);
+        await idempotency.complete(key, claim.entry, 201, { user_id: userId });
+      };
+      await remember('alice', 1);
+      await remember('bob', 2);
+      await service.erase(2);
+      await expect(problemOf(service.erase(9))).resolves.toMatchObject({
+        status: 404,
+      });
+      await expect(idempotency.claim('alice', 'f')).resolves.toMatchObject({
+        kind: 'replay',
+      });
+      await expect(idempotency.claim('bob', 'f')).resolves.toMatchObject({
+        kind: 'new',
+      });
+    });
+
+    it('gives up with 412 after three writes that each lost to another change', async () => {
+      // Every erase finds the user changed since it read them: a race lost, again and again.
+      class AlwaysRaced extends InMemoryUsersRepository {
+        tries = 0;
+        override erase(): Promise<boolean> {
+          this.tries += 1;
+          return Promise.resolve(false);
+        }
+      }
+      const store = new AlwaysRaced();
+      await make(store);
+      await expect(problemOf(service.erase(1))).resolves.toMatchObject({
+        status: 412,
+        detail: 'User 1 has changed since that ETag; GET it again and retry',
+      });
+      expect(store.tries).toBe(3);
     });
 
     it('finishes an erasure whose forgetting failed when the DELETE is tried again', async () => {
