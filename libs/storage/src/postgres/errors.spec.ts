@@ -104,6 +104,18 @@ describe('the store errors', () => {
       );
     });
 
+    it('says it with placeholders where the URL does not parse', () => {
+      expect(
+        explainFailure(
+          pgError('3D000', 'database "shop" does not exist'),
+          'not a url',
+        ),
+      ).toBe(
+        'database "shop" does not exist on the server: create it (as a user allowed to: createdb -h host -p 5432 ?, ' +
+          "or CREATE DATABASE ?) or point DATABASE_URL at the service's own database",
+      );
+    });
+
     it('says where the password goes when the server asks for one the URL does not give', () => {
       expect(
         explainFailure(
