@@ -9,6 +9,7 @@ import {
   INestApplication,
   LoggerService,
   Post,
+  Put,
   Res,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -92,6 +93,11 @@ class FailingController {
 
   @Post('echo')
   echo() {
+    return { ok: true };
+  }
+
+  @Put('echo')
+  replace() {
     return { ok: true };
   }
 }
@@ -214,9 +220,9 @@ describe('ProblemDetailsFilter', () => {
     const wrongMethod = await request(app.getHttpServer())
       .delete('/fail/echo')
       .expect(405);
-    expect(wrongMethod.headers.allow).toBe('POST');
+    expect(wrongMethod.headers.allow).toBe('POST, PUT');
     expect(wrongMethod.body.detail).toBe(
-      'DELETE is not allowed on /fail/echo; allowed: POST',
+      'DELETE is not allowed on /fail/echo; allowed: POST, PUT',
     );
   });
 
