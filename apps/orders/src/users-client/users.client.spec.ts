@@ -128,6 +128,25 @@ describe('UsersClient', () => {
     });
   });
 
+  it('warns with the status users answered when it is neither a user nor a 404', async () => {
+    const warnings: [string, string][] = [];
+    Logger.overrideLogger({
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: string, context: string) =>
+        warnings.push([message, context]),
+    });
+    try {
+      respond(302, '');
+      await client.findUser(7).catch(() => undefined);
+    } finally {
+      Logger.overrideLogger(new ConsoleLogger());
+    }
+    expect(warnings).toEqual([
+      ['The users service answered 302 for user 7', 'UsersClient'],
+    ]);
+  });
+
   it('answers 503 when users answers 503 to every attempt: up, but unable for now', async () => {
     respond(503, '{"status":503}');
     const error = await client.findUser(1).catch((e: unknown) => e);

@@ -7,6 +7,7 @@ import {
   testConfig,
 } from '@app/testing';
 import axios, { AxiosError, AxiosHeaders, isAxiosError, isCancel } from 'axios';
+import { getEventListeners } from 'node:events';
 import { OrdersConfig } from '../orders.config';
 import { isConnectionError } from './users-call.policy';
 import { AccessTokenService } from './access-token.service';
@@ -89,6 +90,9 @@ describe('UsersTransport (undici under axios)', () => {
       .get('/users/1')
       .catch((e: unknown) => e);
     expect(isAxiosError(error)).toBe(true);
+    expect((error as AxiosError).message).toBe(
+      'Request failed with status code 503',
+    );
     expect((error as AxiosError).response?.status).toBe(503);
     expect(isConnectionError(error)).toBe(false);
   });
@@ -99,6 +103,11 @@ describe('UsersTransport (undici under axios)', () => {
       .catch((e: unknown) => e);
     expect(isAxiosError(error)).toBe(true);
     expect((error as AxiosError).code).toBe('ECONNREFUSED');
+    // The network error's own words, for the warning that names it.
+    expect((error as AxiosError).message).toMatch(/^connect ECONNREFUSED /);
+    expect((error as AxiosError).message).toBe(
+      ((error as AxiosError).cause as Error).message,
+    );
     expect(isConnectionError(error)).toBe(true);
   });
 
@@ -125,6 +134,24 @@ describe('UsersTransport (undici under axios)', () => {
     const error = await call;
     expect(isCancel(error)).toBe(true);
     expect(isConnectionError(error)).toBe(false);
+  });
+
+  it('lets go of the signal once the answer has come, or the request has failed', async () => {
+    // One signal for many requests, as a call's deadline spans its attempts: none may stay on it.
+    const deadline = new AbortController().signal;
+    const users = await serve(answer(200, '{}'));
+    const http = client(users.url);
+    await http.get('/users/1', { signal: deadline });
+    await http.get('/users/2', { signal: deadline });
+    expect(getEventListeners(deadline, 'abort')).toHaveLength(0);
+    await connections!.onApplicationShutdown();
+    await server!.close();
+    server = undefined;
+    const refusing = client(await refusedUrl());
+    await expect(
+      refusing.get('/users/1', { signal: deadline }),
+    ).rejects.toThrow();
+    expect(getEventListeners(deadline, 'abort')).toHaveLength(0);
   });
 
   it('closes its connections at shutdown', async () => {

@@ -2,7 +2,6 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import {
   AxiosError,
   AxiosHeaders,
-  CanceledError,
   type AxiosAdapter,
   type AxiosResponse,
   type InternalAxiosRequestConfig,
@@ -110,7 +109,9 @@ function send(
     if (signal?.aborted) return reject(signal.reason);
     let controller: Dispatcher.DispatchController | undefined;
     const abort = () => controller?.abort(signal?.reason);
-    signal?.addEventListener('abort', abort, { once: true });
+    // Removed once the answer ends or fails, which an abort makes it do: the signal may outlive
+    // the request (a retry's deadline spans its attempts).
+    signal?.addEventListener('abort', abort);
     const settle = () => signal?.removeEventListener('abort', abort);
     let statusCode = 0;
     let headers: Answer['headers'] = {};
@@ -143,13 +144,14 @@ function send(
   });
 }
 
+/**
+ * No answer: an AxiosError with the network error's message and code. An abort needs nothing
+ * here: axios answers any failure of a request whose signal was aborted with a CanceledError.
+ */
 function failure(
   error: unknown,
   config: InternalAxiosRequestConfig,
 ): AxiosError {
-  if ((config.signal as AbortSignal | undefined)?.aborted) {
-    return new CanceledError(undefined, undefined, config);
-  }
   const { message, code } = error as { message?: string; code?: string };
   const failed = new AxiosError(
     message ?? String(error),
