@@ -108,6 +108,18 @@ describe('users API docs (e2e)', () => {
       expect(name.test(accepted)).toBe(true);
   });
 
+  it('documents the ETag a user comes with, and a 304 carries', () => {
+    const get = document.paths['/users/{id}']!.get!.responses;
+    for (const status of ['200', '304']) {
+      const { headers } = get[status] as OpenAPIV3.ResponseObject;
+      expect(headers!.ETag).toEqual({
+        required: true,
+        description: expect.stringContaining('If-Match'),
+        schema: { type: 'string' },
+      });
+    }
+  });
+
   it('describes errors as problem+json from the contracts', () => {
     const error = (
       document.paths['/users/{id}']!.get!.responses[

@@ -179,6 +179,18 @@ describe.each(stores)('%s', (_name, open) => {
     });
   });
 
+  it('forgets only the answers that hold every field given', async () => {
+    const s = await store(10_000, 10);
+    await s.complete('a', await entryOf(s.claim('a', 'a')), 201, {
+      order_id: 7,
+      user_id: 3,
+    });
+    await s.forgetAnswers({ order_id: 8, user_id: 3 });
+    await expect(s.claim('a', 'a')).resolves.toMatchObject({ kind: 'replay' });
+    await s.forgetAnswers({ order_id: 7, user_id: 3 });
+    await expect(s.claim('a', 'a')).resolves.toMatchObject({ kind: 'new' });
+  });
+
   it('forgets keys after the TTL', async () => {
     const s = await store(1000);
     await s.complete('k', await entryOf(s.claim('k', 'f')), 201, {});
