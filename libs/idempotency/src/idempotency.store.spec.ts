@@ -1,4 +1,6 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { migratedTestDatabase, MigratedTestDatabase } from '@app/testing';
+import { sql } from 'kysely';
 import {
   idempotencyKeysMigration,
   type IdempotencyDatabase,
@@ -26,7 +28,7 @@ const openPostgres = async (
   now: () => number,
 ): Promise<
   Fixture & {
-    another(): IdempotencyStore;
+    another(): PostgresIdempotencyStore;
     database: MigratedTestDatabase<IdempotencyDatabase>['database'];
   }
 > => {
@@ -241,6 +243,140 @@ describe('PostgresIdempotencyStore, across replicas', () => {
   });
 
   afterEach(() => fixture.close());
+
+  /** The key's row as it stands, or undefined. */
+  const row = (key: string) =>
+    fixture.database.run((db) =>
+      db
+        .selectFrom('idempotency_keys')
+        .select(['claim', 'status'])
+        .where('key', '=', key)
+        .executeTakeFirst(),
+    );
+
+  describe('its purge, every minute', () => {
+    const warnings: [string, string][] = [];
+    // Only the store's interval is the test's to move: the database's I/O and timers stay real.
+    beforeEach(() => {
+      warnings.length = 0;
+      Logger.overrideLogger({
+        log: () => undefined,
+        error: () => undefined,
+        warn: (message: string, context: string) =>
+          warnings.push([message, context]),
+      });
+      jest.useFakeTimers({
+        doNotFake: [
+          'Date',
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'setImmediate',
+          'clearImmediate',
+          'setTimeout',
+          'clearTimeout',
+        ],
+      });
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+      Logger.overrideLogger(new ConsoleLogger());
+    });
+
+    it('forgets expired keys on its own once the database is ready, and not before', async () => {
+      const store = fixture.another();
+      const purge = jest.spyOn(store, 'purge');
+      const { entry } = (await store.claim('old', 'f')) as { entry: object };
+      await store.complete('old', entry, 201, { id: 1 });
+      now += 60_000;
+      jest.advanceTimersByTime(60_000);
+      expect(purge).not.toHaveBeenCalled();
+      await fixture.database.start();
+      jest.advanceTimersByTime(60_000);
+      expect(purge).toHaveBeenCalledTimes(1);
+      await purge.mock.results[0].value;
+      await expect(row('old')).resolves.toBeUndefined();
+    });
+
+    it('warns when a purge fails, and stops purging when the module is destroyed', async () => {
+      await fixture.database.start();
+      const store = fixture.another();
+      const purge = jest
+        .spyOn(store, 'purge')
+        .mockRejectedValueOnce(new Error('connection lost'));
+      jest.advanceTimersByTime(60_000);
+      await purge.mock.results[0].value.catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([
+        [
+          'Purging idempotency keys failed: connection lost',
+          'PostgresIdempotencyStore',
+        ],
+      ]);
+      store.onModuleDestroy();
+      jest.advanceTimersByTime(120_000);
+      expect(purge).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('a key released between the two statements of a claim', () => {
+    /** The claim of whoever takes the key again during a race. */
+    const HOLDER = '00000000-0000-4000-8000-000000000001';
+    afterEach(() => jest.restoreAllMocks());
+
+    /**
+     * After each insert that finds the key held, the holder lets go of it before the claim reads
+     * it; `holdAgain` takes it again before the claim's next insert, as often as it says.
+     */
+    function raceClaims(holdAgain: number) {
+      const run = fixture.database.run.bind(fixture.database);
+      let held = 0;
+      const race = { inserts: 0 };
+      const release = () =>
+        run((db) =>
+          db.deleteFrom('idempotency_keys').where('key', '=', 'k').execute(),
+        );
+      jest.spyOn(fixture.database, 'run').mockImplementation(async (query) => {
+        const result = await run(query);
+        if (Array.isArray(result)) race.inserts++;
+        if (Array.isArray(result) && result.length === 0) await release();
+        else if (result === undefined && held++ < holdAgain)
+          await run((db) =>
+            sql`insert into idempotency_keys (key, fingerprint, claim, created_at, expires_at, lease_until)
+                  values ('k', 'f', ${HOLDER}, ${now}, ${now + 60_000}, ${now + 5000})`.execute(
+              db,
+            ),
+          );
+        return result;
+      });
+      return race;
+    }
+
+    it('claims it on the next try', async () => {
+      await fixture.another().claim('k', 'f');
+      const race = raceClaims(0);
+      await expect(fixture.store.claim('k', 'f')).resolves.toMatchObject({
+        kind: 'new',
+      });
+      expect(race.inserts).toBe(2);
+    });
+
+    it('answers in progress after three such races', async () => {
+      await fixture.another().claim('k', 'f');
+      const race = raceClaims(10);
+      await expect(fixture.store.claim('k', 'f')).resolves.toEqual({
+        kind: 'in-progress',
+      });
+      expect(race.inserts).toBe(3);
+      jest.restoreAllMocks();
+      // The third race's holder is the one left holding it.
+      await expect(row('k')).resolves.toEqual({
+        claim: HOLDER,
+        status: null,
+      });
+    });
+  });
 
   it('replays on one replica what another answered', async () => {
     const entry = (await fixture.store.claim('k', 'f')) as { entry: object };
