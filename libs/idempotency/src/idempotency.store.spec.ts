@@ -1,5 +1,9 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { migratedTestDatabase, MigratedTestDatabase } from '@app/testing';
+import {
+  fakeIntervalsOnly,
+  migratedTestDatabase,
+  MigratedTestDatabase,
+  recordLogs,
+} from '@app/testing';
 import { sql } from 'kysely';
 import {
   idempotencyKeysMigration,
@@ -255,33 +259,14 @@ describe('PostgresIdempotencyStore, across replicas', () => {
     );
 
   describe('its purge, every minute', () => {
-    const warnings: [string, string][] = [];
-    // Only the store's interval is the test's to move: the database's I/O and timers stay real.
+    let logs: ReturnType<typeof recordLogs>;
     beforeEach(() => {
-      warnings.length = 0;
-      Logger.overrideLogger({
-        log: () => undefined,
-        error: () => undefined,
-        warn: (message: string, context: string) =>
-          warnings.push([message, context]),
-      });
-      jest.useFakeTimers({
-        doNotFake: [
-          'Date',
-          'hrtime',
-          'nextTick',
-          'performance',
-          'queueMicrotask',
-          'setImmediate',
-          'clearImmediate',
-          'setTimeout',
-          'clearTimeout',
-        ],
-      });
+      logs = recordLogs();
+      fakeIntervalsOnly();
     });
     afterEach(() => {
       jest.useRealTimers();
-      Logger.overrideLogger(new ConsoleLogger());
+      logs.stop();
     });
 
     it('forgets expired keys on its own once the database is ready, and not before', async () => {
@@ -308,7 +293,7 @@ describe('PostgresIdempotencyStore, across replicas', () => {
       jest.advanceTimersByTime(60_000);
       await purge.mock.results[0].value.catch(() => undefined);
       await new Promise((resolve) => setImmediate(resolve));
-      expect(warnings).toEqual([
+      expect(logs.warn).toEqual([
         [
           'Purging idempotency keys failed: connection lost',
           'PostgresIdempotencyStore',

@@ -1,5 +1,4 @@
-import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
-import { parsePrometheusText, sampleValue } from '@app/testing';
+import { parsePrometheusText, recordLogs, sampleValue } from '@app/testing';
 import { AxiosError } from 'axios';
 import { BrokenCircuitError } from 'cockatiel';
 import { Registry } from 'prom-client';
@@ -12,22 +11,15 @@ import { UsersClientSettings } from './users-client.settings';
  * How each failure is answered is the client's spec; over real HTTP, orders' e2e suites.
  */
 describe('UsersCallPolicy', () => {
-  const logs: { level: string; message: string; context: string }[] = [];
-  const capture: LoggerService = {
-    log: (message: string, context: string) =>
-      logs.push({ level: 'log', message, context }),
-    warn: (message: string, context: string) =>
-      logs.push({ level: 'warn', message, context }),
-    error: () => undefined,
-  };
   let registry: Registry;
 
-  beforeAll(() => Logger.overrideLogger(capture));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  let logs: ReturnType<typeof recordLogs>;
+
   beforeEach(() => {
-    logs.length = 0;
+    logs = recordLogs();
     registry = new Registry();
   });
+  afterEach(() => logs.stop());
 
   /** The defaults, but no wait between attempts and a deadline no busy machine reaches. */
   function policy(settings: Partial<UsersClientSettings> = {}) {
@@ -102,11 +94,10 @@ describe('UsersCallPolicy', () => {
         open: 1,
         'half-open': 0,
       });
-      expect(logs).toContainEqual({
-        level: 'warn',
-        message: 'Circuit to the users service is open',
-        context: 'UsersClient',
-      });
+      expect(logs.warn).toContainEqual([
+        'Circuit to the users service is open',
+        'UsersClient',
+      ]);
       const attempt = jest.fn(() => Promise.resolve('never'));
       await expect(calls.execute(attempt)).rejects.toBeInstanceOf(
         BrokenCircuitError,
@@ -149,14 +140,12 @@ describe('UsersCallPolicy', () => {
     expect(attempts).toBe(130);
     // Once when refusals begin, not once a refusal.
     expect(
-      logs.filter(({ message }) => message.startsWith('Retry budget')),
+      logs.warn.filter(([message]) => String(message).startsWith('Retry')),
     ).toEqual([
-      {
-        level: 'warn',
-        message:
-          'Retry budget to the users service spent: failed calls are not all retried for now',
-        context: 'UsersClient',
-      },
+      [
+        'Retry budget to the users service spent: failed calls are not all retried for now',
+        'UsersClient',
+      ],
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { StandInServer, testConfig } from '@app/testing';
+import { fakeIntervalsOnly, StandInServer, testConfig } from '@app/testing';
 import axios from 'axios';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OrdersConfig } from '../orders.config';
@@ -365,19 +365,7 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
   describe('its sweep, every half minute', () => {
     beforeEach(() => {
       // Only the sweep's interval is faked: the HTTP calls keep their real timers.
-      jest.useFakeTimers({
-        doNotFake: [
-          'Date',
-          'hrtime',
-          'nextTick',
-          'performance',
-          'queueMicrotask',
-          'setImmediate',
-          'clearImmediate',
-          'setTimeout',
-          'clearTimeout',
-        ],
-      });
+      fakeIntervalsOnly();
     });
 
     afterEach(() => jest.useRealTimers());

@@ -1,5 +1,4 @@
 import { HttpService } from '@nestjs/axios';
-import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ProblemException } from '@app/contracts';
 import {
@@ -12,7 +11,7 @@ import type { Request, Response } from 'express';
 import { Registry } from 'prom-client';
 import { Observable, of, throwError } from 'rxjs';
 import { installContextPropagation } from '@app/telemetry';
-import { parsePrometheusText, sampleValue } from '@app/testing';
+import { parsePrometheusText, recordLogs, sampleValue } from '@app/testing';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { UsersCallPolicy } from './users-call.policy';
 import { UsersClientSettings, UsersEndpoint } from './users-client.settings';
@@ -129,20 +128,14 @@ describe('UsersClient', () => {
   });
 
   it('warns with the status users answered when it is neither a user nor a 404', async () => {
-    const warnings: [string, string][] = [];
-    Logger.overrideLogger({
-      log: () => undefined,
-      error: () => undefined,
-      warn: (message: string, context: string) =>
-        warnings.push([message, context]),
-    });
+    const logs = recordLogs();
     try {
       respond(302, '');
       await client.findUser(7).catch(() => undefined);
     } finally {
-      Logger.overrideLogger(new ConsoleLogger());
+      logs.stop();
     }
-    expect(warnings).toEqual([
+    expect(logs.warn).toEqual([
       ['The users service answered 302 for user 7', 'UsersClient'],
     ]);
   });
@@ -385,21 +378,15 @@ describe('UsersClient', () => {
     );
 
     it('warns that a copy stands in, with its age and why users was not asked', async () => {
-      const warnings: [string, string][] = [];
-      Logger.overrideLogger({
-        log: () => undefined,
-        error: () => undefined,
-        warn: (message: string, context: string) =>
-          warnings.push([message, context]),
-      });
+      const logs = recordLogs();
       try {
         respond(503, 'busy');
         copy = { body: JSON.stringify(ALICE), confirmedMsAgo: 12_400 };
         await client.findUserOrCopy(1);
       } finally {
-        Logger.overrideLogger(new ConsoleLogger());
+        logs.stop();
       }
-      expect(warnings).toContainEqual([
+      expect(logs.warn).toContainEqual([
         'Showing user 1 as users confirmed it 12 s ago: The users service is unavailable for now',
         'UsersClient',
       ]);
