@@ -4,7 +4,6 @@ import {
   MigratedTestDatabase,
   recordLogs,
 } from '@app/testing';
-import { sql } from 'kysely';
 import {
   idempotencyKeysMigration,
   type IdempotencyDatabase,
@@ -328,10 +327,17 @@ describe('PostgresIdempotencyStore, across replicas', () => {
         if (Array.isArray(result) && result.length === 0) await release();
         else if (result === undefined && held++ < holdAgain)
           await run((db) =>
-            sql`insert into idempotency_keys (key, fingerprint, claim, created_at, expires_at, lease_until)
-                  values ('k', 'f', ${HOLDER}, ${now}, ${now + 60_000}, ${now + 5000})`.execute(
-              db,
-            ),
+            db
+              .insertInto('idempotency_keys')
+              .values({
+                key: 'k',
+                fingerprint: 'f',
+                claim: HOLDER,
+                created_at: now,
+                expires_at: now + 60_000,
+                lease_until: now + 5000,
+              })
+              .execute(),
           );
         return result;
       });
