@@ -30,6 +30,12 @@ describe('principalFrom', () => {
       ]);
     });
 
+    it('takes a claim that is null as absent, and reads the next one', () => {
+      expect(scopesOf({ scope: null, scp: ['users:read'] })).toEqual([
+        'users:read',
+      ]);
+    });
+
     it('reads nothing from `roles`', () => {
       expect(scopesOf({ roles: ['users:read'] })).toEqual([]);
     });
