@@ -111,6 +111,10 @@ describe('POST /users with Idempotency-Key (e2e)', () => {
     await boot();
     const response = await create(key, CHARLIE);
     expectProblem(response, 400);
+    // The detail is what a client without a field list (curl, a log line) gets to read.
+    expect(response.body.detail).toBe(
+      'Idempotency-Key must be 1 to 255 characters',
+    );
     expect(response.body.errors).toEqual([
       { field: 'Idempotency-Key', message: 'must be 1 to 255 characters' },
     ]);
