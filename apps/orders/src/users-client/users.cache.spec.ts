@@ -222,6 +222,15 @@ describe('UsersCache (undici cache in front of the users pool)', () => {
     expect(sent('if-none-match').slice(3)).toEqual([null, '"c1"']);
   });
 
+  it('counts a copy confirmed again as the most recent: the bound forgets the one confirmed longest ago', async () => {
+    const http = await start({ USERS_CACHE_MAX_ENTRIES: 2 });
+    for (const id of [1, 2, 1, 3]) await http.get(`/users/${id}`);
+    // 1 was confirmed first, then again after 2: 2 is the one to go.
+    expect(cache.confirmedCopy(1)).toBeDefined();
+    expect(cache.confirmedCopy(2)).toBeUndefined();
+    expect(cache.confirmedCopy(3)).toBeDefined();
+  });
+
   it('keeps no copy of an answer over 16 kB, so the bytes are bounded with the entries', async () => {
     users.set('/users/4', {
       body: JSON.stringify({ name: 'x'.repeat(16 * 1024), email: 'x@y.io' }),
